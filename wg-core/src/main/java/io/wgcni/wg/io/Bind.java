@@ -1,0 +1,30 @@
+package io.wgcni.wg.io;
+
+import java.io.IOException;
+
+/** The device's UDP side: a socket in production, an in-memory network in tests. */
+public interface Bind extends AutoCloseable {
+
+    /** Binds to {@code port} (0 picks one) on all addresses and returns the actual port. */
+    int open(int port) throws IOException;
+
+    /**
+     * Blocks until at least one datagram arrives; fills {@code packets[0..n)} (offset, length, endpoint) with
+     * {@code n <= max}. Returns -1 once the bind is closed.
+     */
+    int receive(Packet[] packets, int max) throws IOException;
+
+    /** Sends {@code packets[0..count)} to {@code to}, in order. */
+    void send(Packet[] packets, int count, Endpoint to) throws IOException;
+
+    /** Sets the firewall mark (SO_MARK) of outgoing datagrams; 0 clears it. */
+    void setMark(int mark) throws IOException;
+
+    default int batchSize() {
+        return 128;
+    }
+
+    /** Closes the socket; a blocked {@link #receive} returns -1. The bind may be opened again. */
+    @Override
+    void close();
+}
