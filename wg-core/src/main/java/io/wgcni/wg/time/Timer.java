@@ -1,0 +1,61 @@
+package io.wgcni.wg.time;
+
+/**
+ * A re-armable one-shot timer with the kernel's {@code mod_timer}/{@code del_timer} semantics, made cheap for
+ * the data path: moving the deadline later only records it, and the scheduled task re-arms itself when it
+ * fires early. So a per-packet {@code mod} or {@code del} costs an uncontended lock, not a scheduler operation.
+ */
+public final class Timer {
+    private final Clock clock;
+    private final Runnable action;
+    private long deadline;
+    private boolean pending;
+    private Clock.Cancellable scheduled;
+    private long scheduledFor;
+
+    public Timer(Clock clock, Runnable action) {
+        this.clock = clock;
+        this.action = action;
+    }
+
+    /** Arms the timer to fire {@code delayNanos} from now, replacing any earlier deadline. */
+    public synchronized void mod(long delayNanos) {
+        deadline = clock.nanoTime() + delayNanos;
+        pending = true;
+        if (scheduled == null || scheduledFor > deadline) {
+            if (scheduled != null) {
+                scheduled.cancel();
+            }
+            arm();
+        }
+    }
+
+    /** Disarms the timer; a task already scheduled finds nothing to do. */
+    public synchronized void del() {
+        pending = false;
+    }
+
+    public synchronized boolean isPending() {
+        return pending;
+    }
+
+    private void arm() {
+        scheduledFor = deadline;
+        scheduled = clock.schedule(this::fire, deadline - clock.nanoTime());
+    }
+
+    private void fire() {
+        synchronized (this) {
+            scheduled = null;
+            if (!pending) {
+                return;
+            }
+            if (clock.nanoTime() < deadline) {
+                arm();
+                return;
+            }
+            pending = false;
+        }
+        action.run();
+    }
+}

@@ -1,0 +1,330 @@
+package io.wgcni.wg.device;
+
+import static io.wgcni.wg.device.Harness.eventually;
+import static io.wgcni.wg.device.IpPackets.ip;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.wgcni.wg.crypto.Key;
+import io.wgcni.wg.crypto.X25519;
+import io.wgcni.wg.device.Harness.Node;
+import io.wgcni.wg.noise.Keypair;
+import io.wgcni.wg.noise.Protocol;
+import io.wgcni.wg.time.ManualClock;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class DeviceTest {
+    private static final long SECOND = 1_000_000_000L;
+
+    private static byte[] roundTrip(Node from, Node to, int seq) throws InterruptedException {
+        from.sendTo(to, seq);
+        return to.tun.poll(5_000);
+    }
+
+    @Test
+    void handshakeThenDataBothWays() throws Exception {
+        try (Harness h = Harness.pair()) {
+            Node a = h.get(0);
+            Node b = h.get(1);
+            byte[] got = roundTrip(a, b, 1);
+            assertNotNull(got, "A's packet reaches B");
+            assertEquals(1, IpPackets.seq(got));
+            assertArrayEquals(IpPackets.packet(a.inner, b.inner, 1, 64), got);
+            got = roundTrip(b, a, 2);
+            assertNotNull(got, "B's packet reaches A");
+            assertEquals(2, IpPackets.seq(got));
+            assertEquals(1, h.count(a, Protocol.TYPE_INITIATION));
+            assertEquals(1, h.count(b, Protocol.TYPE_RESPONSE));
+            assertTrue(a.peer(b).lastHandshakeEpochNanos() > 0);
+            assertTrue(b.peer(a).lastHandshakeEpochNanos() > 0, "B confirmed the session on A's first data");
+            assertTrue(a.peer(b).txBytes() > 0 && a.peer(b).rxBytes() > 0);
+            assertEquals(0, a.device.stats().receiveDrops());
+            assertEquals(0, b.device.stats().receiveDrops());
+        }
+    }
+
+    @Test
+    void ipv6InsideTheTunnel() throws Exception {
+        try (Harness h = Harness.pair()) {
+            Node a = h.get(0);
+            Node b = h.get(1);
+            a.device.addAllowedIp(a.peer(b), Prefix.parse("fd00::2/128"));
+            b.device.addAllowedIp(b.peer(a), Prefix.parse("fd00::1/128"));
+            a.tun.inject(IpPackets.packet(ip("fd00::1"), ip("fd00::2"), 7, 100));
+            byte[] got = b.tun.poll(5_000);
+            assertNotNull(got);
+            assertEquals(7, IpPackets.seq(got));
+            assertEquals(0x60, got[0] & 0xf0);
+        }
+    }
+
+    @Test
+    void responderConfirmsSessionOnFirstDataMessage() throws Exception {
+        try (Harness h = Harness.pair()) {
+            Node a = h.get(0);
+            Node b = h.get(1);
+            a.sendTo(b, 1);
+            assertNotNull(b.tun.poll(5_000));
+            assertTrue(eventually(() -> b.peer(a).currentKeypair() != null));
+            Keypair bCurrent = b.peer(a).currentKeypair();
+            assertFalse(bCurrent.isInitiator());
+            assertEquals(a.peer(b).currentKeypair().remoteIndex(), bCurrent.localIndex());
+        }
+    }
+
+    @Test
+    void rekeyAfterRekeyAfterTimeWithTrafficFlowing() throws Exception {
+        try (Harness h = Harness.pair()) {
+            Node a = h.get(0);
+            Node b = h.get(1);
+            ManualClock clock = h.manualClock();
+            assertNotNull(roundTrip(a, b, 1));
+            Keypair first = a.peer(b).currentKeypair();
+            clock.advance(Protocol.REKEY_AFTER_TIME + SECOND);
+            // The first packet after REKEY_AFTER_TIME still goes out with the old session and asks for a new one.
+            assertNotNull(roundTrip(a, b, 2));
+            assertTrue(eventually(() -> a.peer(b).currentKeypair() != first), "initiator rekeyed");
+            assertNotNull(roundTrip(a, b, 3));
+            assertNotNull(roundTrip(b, a, 4));
+            assertEquals(0, a.device.stats().receiveDrops() + b.device.stats().receiveDrops());
+        }
+    }
+
+    @Test
+    void sessionsAreRejectedAfterRejectAfterTime() throws Exception {
+        try (Harness h = Harness.pair()) {
+            Node a = h.get(0);
+            Node b = h.get(1);
+            ManualClock clock = h.manualClock();
+            assertNotNull(roundTrip(a, b, 1));
+            Keypair old = a.peer(b).currentKeypair();
+            byte[] captured = h.wire.stream()
+                .filter(d -> d.from().equals(a.endpoint()) && d.bytes()[0] == Protocol.TYPE_DATA && d.bytes().length > 32)
+                .reduce((x, y) -> y).orElseThrow().bytes();
+            // Nothing is sent for three minutes: silence everyone's timers by dropping their keepalives.
+            h.conditioner = (d, link) -> { };
+            clock.advance(Protocol.REJECT_AFTER_TIME + SECOND);
+            h.conditioner = null;
+            assertFalse(old.canSend(clock.nanoTime()), "the old session may no longer send");
+            long expiredBefore = b.device.stats().expiredKeypair.sum() + b.device.stats().unknownIndex.sum();
+            h.network.inject(captured, a.endpoint(), b.endpoint());
+            assertTrue(eventually(() -> b.device.stats().expiredKeypair.sum() + b.device.stats().unknownIndex.sum()
+                > expiredBefore), "B rejects a message under the expired session");
+            assertNull(b.tun.poll(200));
+            assertNotNull(roundTrip(a, b, 2), "a new handshake carries the next packet");
+            assertNotSame(old, a.peer(b).currentKeypair());
+        }
+    }
+
+    @Test
+    void retransmitsEveryRekeyTimeoutThenGivesUp() throws Exception {
+        try (Harness h = Harness.pair()) {
+            Node a = h.get(0);
+            Node b = h.get(1);
+            ManualClock clock = h.manualClock();
+            h.conditioner = (d, link) -> { }; // B never hears anything
+            a.sendTo(b, 1);
+            assertTrue(eventually(() -> h.count(a, Protocol.TYPE_INITIATION) == 1));
+            clock.advance(Protocol.REKEY_TIMEOUT + Protocol.REKEY_TIMEOUT_JITTER_MAX);
+            assertEquals(2, h.count(a, Protocol.TYPE_INITIATION), "one retry after REKEY_TIMEOUT + jitter");
+            for (int i = 0; i < 30; i++) {
+                clock.advance(Protocol.REKEY_TIMEOUT + Protocol.REKEY_TIMEOUT_JITTER_MAX);
+            }
+            // The kernel's rule: the first initiation and MAX_TIMER_HANDSHAKES + 1 retries, then silence.
+            assertEquals(Protocol.MAX_TIMER_HANDSHAKES + 2, h.count(a, Protocol.TYPE_INITIATION));
+        }
+    }
+
+    @Test
+    void keepaliveAfterReceivingWithoutSending() throws Exception {
+        try (Harness h = Harness.pair()) {
+            Node a = h.get(0);
+            Node b = h.get(1);
+            assertNotNull(roundTrip(a, b, 1));
+            Harness.settle();
+            long before = h.keepalives(b);
+            h.manualClock().advance(Protocol.KEEPALIVE_TIMEOUT + SECOND);
+            assertTrue(eventually(() -> h.keepalives(b) == before + 1), "B answers A's data with a keepalive");
+        }
+    }
+
+    @Test
+    void persistentKeepaliveKeepsTheSessionWarm() throws Exception {
+        try (Harness h = Harness.pair()) {
+            Node a = h.get(0);
+            Node b = h.get(1);
+            a.peer(b).setPersistentKeepaliveInterval(25);
+            // Turning it on sends a keepalive at once, which needs a handshake first.
+            assertTrue(eventually(() -> h.keepalives(a) >= 1));
+            Harness.settle();
+            long before = h.keepalives(a);
+            for (int i = 1; i <= 4; i++) {
+                h.manualClock().advance(25 * SECOND);
+                long expected = before + i;
+                assertTrue(eventually(() -> h.keepalives(a) >= expected), "a keepalive every 25 s");
+            }
+        }
+    }
+
+    @Test
+    void cookieReplyUnderLoadThenHandshakeWithMac2() throws Exception {
+        try (Harness h = Harness.pair()) {
+            Node a = h.get(0);
+            Node b = h.get(1);
+            b.device.forceUnderLoad = true;
+            a.sendTo(b, 1);
+            assertTrue(eventually(() -> h.count(b, Protocol.TYPE_COOKIE_REPLY) == 1), "B answers with a cookie");
+            assertTrue(eventually(() -> b.device.stats().cookieRepliesSent.sum() == 1));
+            Harness.settle();
+            assertEquals(0, h.count(b, Protocol.TYPE_RESPONSE), "no response without a valid MAC2");
+            h.manualClock().advance(Protocol.REKEY_TIMEOUT + Protocol.REKEY_TIMEOUT_JITTER_MAX);
+            assertTrue(eventually(() -> h.count(b, Protocol.TYPE_RESPONSE) == 1), "the retry carries MAC2");
+            assertNotNull(b.tun.poll(5_000), "the staged packet follows the handshake");
+        }
+    }
+
+    @Test
+    void presharedKeyMustMatch() throws Exception {
+        try (Harness h = Harness.pair()) {
+            Node a = h.get(0);
+            Node b = h.get(1);
+            Key psk = X25519.generatePrivateKey();
+            a.peer(b).setPresharedKey(psk);
+            b.peer(a).setPresharedKey(psk);
+            assertNotNull(roundTrip(a, b, 1), "same preshared key: works");
+            assertEquals(psk, a.peer(b).presharedKey());
+        }
+        try (Harness h = Harness.pair()) {
+            Node a = h.get(0);
+            Node b = h.get(1);
+            a.peer(b).setPresharedKey(X25519.generatePrivateKey());
+            a.sendTo(b, 1);
+            assertTrue(eventually(() -> a.device.stats().badHandshake.sum() == 1), "A cannot open B's response");
+            assertNull(b.tun.poll(200));
+        }
+    }
+
+    @Test
+    void endpointRoamsToTheSourceOfAuthenticatedPackets() throws Exception {
+        try (Harness h = Harness.pair()) {
+            Node a = h.get(0);
+            Node b = h.get(1);
+            assertNotNull(roundTrip(a, b, 1));
+            b.bind.moveTo(ip("10.0.9.9"));
+            assertNotNull(roundTrip(b, a, 2));
+            assertEquals(ip("10.0.9.9"), a.peer(b).endpoint().address(), "A follows B to its new address");
+            assertNotNull(roundTrip(a, b, 3), "and A's packets reach B there");
+        }
+    }
+
+    @Test
+    void responderWithoutEndpointLearnsIt() throws Exception {
+        Harness h = new Harness();
+        try (h) {
+            Node a = h.node();
+            Node b = h.node();
+            a.connect(b, true);
+            b.connect(a, false);
+            assertNotNull(roundTrip(a, b, 1));
+            assertEquals(a.endpoint(), b.peer(a).endpoint());
+            assertNotNull(roundTrip(b, a, 2));
+        }
+    }
+
+    @Test
+    void packetsFromAddressesNotAllowedForThePeerAreDropped() throws Exception {
+        try (Harness h = Harness.pair()) {
+            Node a = h.get(0);
+            Node b = h.get(1);
+            assertNotNull(roundTrip(a, b, 1));
+            // A routes 192.168.0.99 to B, but B does not accept that source from A.
+            a.device.addAllowedIp(a.peer(b), Prefix.parse("192.168.0.99/32"));
+            b.device.addAllowedIp(b.peer(a), Prefix.parse("192.168.0.99/32"));
+            b.device.removeAllowedIp(b.peer(a), Prefix.parse("192.168.0.99/32"));
+            a.tun.inject(IpPackets.packet(ip("192.168.0.50"), b.inner, 5, 64));
+            assertTrue(eventually(() -> b.device.stats().disallowedSource.sum() == 1));
+            assertNull(b.tun.poll(100));
+            assertNotNull(roundTrip(a, b, 6), "the tunnel still works");
+        }
+    }
+
+    @Test
+    void peersComeAndGoWhileTrafficFlows() throws Exception {
+        try (Harness h = new Harness()) {
+            Node a = h.node();
+            Node b = h.node();
+            Node c = h.node();
+            a.connect(b, true);
+            b.connect(a, true);
+            a.connect(c, true);
+            c.connect(a, true);
+            assertNotNull(roundTrip(a, b, 1));
+            assertNotNull(roundTrip(a, c, 2));
+            assertTrue(a.device.removePeer(c.publicKey));
+            assertFalse(a.device.removePeer(c.publicKey));
+            assertTrue(a.device.allowedIps.prefixes(a.peer(b)).contains(new Prefix(b.inner, 32)));
+            a.sendTo(c, 3);
+            assertNull(c.tun.poll(200), "no route to a removed peer");
+            for (int i = 0; i < 100; i++) {
+                a.sendTo(b, 100 + i);
+            }
+            for (int i = 0; i < 100; i++) {
+                assertNotNull(b.tun.poll(5_000));
+            }
+            // C remembers A's last timestamp: A's next initiation must be later than TAI64N's 16 ms grain.
+            h.manualClock().advance(SECOND);
+            a.connect(c, true);
+            assertNotNull(roundTrip(a, c, 4), "a re-added peer handshakes again");
+        }
+    }
+
+    @Test
+    void changingThePrivateKeyForcesNewHandshakes() throws Exception {
+        try (Harness h = Harness.pair()) {
+            Node a = h.get(0);
+            Node b = h.get(1);
+            assertNotNull(roundTrip(a, b, 1));
+            Key newKey = X25519.generatePrivateKey();
+            a.device.setPrivateKey(newKey);
+            Peer bSeesA = b.device.addPeer(X25519.publicKey(newKey));
+            b.device.removePeer(a.publicKey);
+            b.device.addAllowedIp(bSeesA, new Prefix(a.inner, 32));
+            assertNotNull(roundTrip(a, b, 2));
+            assertSame(bSeesA, b.device.peer(X25519.publicKey(newKey)));
+        }
+    }
+
+    @Test
+    void aPeerWithTheDevicesOwnKeyIsRefused() {
+        try (Harness h = new Harness()) {
+            Node a = h.node();
+            try {
+                a.device.addPeer(a.publicKey);
+                throw new AssertionError("accepted its own key as a peer");
+            } catch (IllegalArgumentException expected) {
+                assertTrue(expected.getMessage().contains("own public key"));
+            }
+            assertEquals(List.of(), List.copyOf(a.device.peers()));
+        }
+    }
+
+    @Test
+    void paddingFollowsWireGuardGo() {
+        assertEquals(0, Device.paddingSize(0, 1420));
+        assertEquals(15, Device.paddingSize(1, 1420));
+        assertEquals(0, Device.paddingSize(16, 1420));
+        assertEquals(4, Device.paddingSize(1416, 1420), "never past the MTU");
+        assertEquals(0, Device.paddingSize(1420, 1420));
+        assertEquals(12, Device.paddingSize(100, 0));
+    }
+}
