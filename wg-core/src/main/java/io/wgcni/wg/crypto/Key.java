@@ -60,6 +60,11 @@ public final class Key {
         return bytes.clone();
     }
 
+    /** The backing array itself, for this package's hot paths (X25519) that must not copy; never modify it. */
+    byte[] unsafeBytes() {
+        return bytes;
+    }
+
     /** Copies the key into {@code dst} at {@code off} without allocating. */
     public void copyTo(byte[] dst, int off) {
         System.arraycopy(bytes, 0, dst, off, LENGTH);
