@@ -148,10 +148,18 @@ public final class Device implements AutoCloseable {
             if (port == listenPort && (up || port != 0)) {
                 return;
             }
+            int previous = listenPort;
             listenPort = port;
             if (up) {
                 closeBind();
-                openBind();
+                try {
+                    openBind();
+                } catch (IOException e) {
+                    // Keep the device reachable where it was: the failed change must change nothing.
+                    listenPort = previous;
+                    openBind();
+                    throw e;
+                }
             }
         }
     }
@@ -473,6 +481,7 @@ public final class Device implements AutoCloseable {
                 log.warn("{}: UDP receive failed: {}", name, e.getMessage());
             }
         } catch (RuntimeException e) {
+            stats.internalErrors.increment();
             log.error("{}: UDP reader stopped by a bug", name, e);
         }
     }
@@ -539,6 +548,7 @@ public final class Device implements AutoCloseable {
                         }
                     }
                 } catch (RuntimeException e) {
+                    stats.internalErrors.increment();
                     log.error("{}: crypto worker dropped a batch after a bug", name, e);
                     b.dropped = true;
                 }
@@ -610,6 +620,7 @@ public final class Device implements AutoCloseable {
                     handleHandshake(m.bytes(), m.source());
                 } catch (RuntimeException e) {
                     stats.badHandshake.increment();
+                    stats.internalErrors.increment();
                     log.error("{}: handshake worker dropped a message after a bug", name, e);
                 }
             }

@@ -21,6 +21,8 @@ public final class Stats {
     final LongAdder noEndpoint = new LongAdder();
     final LongAdder queueFull = new LongAdder();
     final LongAdder sendErrors = new LongAdder();
+    /** Bugs caught at a pipeline boundary (logged once each); any value above zero is worth a report. */
+    final LongAdder internalErrors = new LongAdder();
 
     /** Every counter by name, in a stable order. */
     public Map<String, Long> snapshot() {
@@ -40,6 +42,7 @@ public final class Stats {
         m.put("no_endpoint", noEndpoint.sum());
         m.put("queue_full", queueFull.sum());
         m.put("send_errors", sendErrors.sum());
+        m.put("internal_errors", internalErrors.sum());
         return m;
     }
 
