@@ -364,14 +364,19 @@ public final class Device implements AutoCloseable {
         if (!cryptoQueue.offer(b)) {
             stats.queueFull.add(b.count);
             b.dropped = true;
-            b.done = true;
-            drain(b);
+            finish(b);
         }
     }
 
-    private void drain(Batch b) {
+    /**
+     * Marks a batch done and delivers what is ready. Once {@code done} is set another drainer may deliver and
+     * recycle the batch at any moment, so its peer and direction are read before.
+     */
+    private static void finish(Batch b) {
         Peer peer = b.peer;
-        if (b.outbound) {
+        boolean outbound = b.outbound;
+        b.done = true;
+        if (outbound) {
             peer.outbound.drain(peer::deliverOutbound);
         } else {
             peer.inbound.drain(peer::deliverInbound);
@@ -552,8 +557,12 @@ public final class Device implements AutoCloseable {
                     log.error("{}: crypto worker dropped a batch after a bug", name, e);
                     b.dropped = true;
                 }
-                b.done = true;
-                drain(b);
+                try {
+                    finish(b);
+                } catch (RuntimeException e) {
+                    stats.internalErrors.increment();
+                    log.error("{}: delivering a batch failed after a bug", name, e);
+                }
             }
         } catch (InterruptedException e) {
             // closing

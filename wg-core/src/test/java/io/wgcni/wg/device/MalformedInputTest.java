@@ -22,8 +22,8 @@ import org.junit.jupiter.api.Timeout;
  * exactly once, nothing escapes the pipeline, and the tunnel keeps working.
  */
 class MalformedInputTest {
-    private static final int INPUTS = 1_000_000;
-    private static final int CHUNK = 20_000;
+    private static final int INPUTS = Integer.getInteger("wgcni.fuzz.inputs", 1_000_000);
+    private static final int CHUNK = Math.min(20_000, INPUTS);
 
     @Test
     @Timeout(value = 240, unit = TimeUnit.SECONDS)
@@ -41,6 +41,7 @@ class MalformedInputTest {
                 samples.add(d.bytes());
             }
             assertTrue(samples.size() >= 4, "initiation, response, data both ways");
+            h.recordWire = false;
 
             Stats stats = b.device.stats();
             LongSupplier accounted = () -> stats.receiveDrops() + stats.cookieRepliesSent.sum()
@@ -56,7 +57,7 @@ class MalformedInputTest {
                 }
                 long target = base + sent;
                 assertTrue(eventuallyLong(() -> accounted.getAsLong() >= target),
-                    "every input accounted for: " + (accounted.getAsLong() - base) + " of " + sent);
+                    "every input accounted for: " + (accounted.getAsLong() - base) + " of " + sent + " " + stats.snapshot());
             }
             Harness.settle();
             assertEquals(INPUTS, accounted.getAsLong() - base, "each input counted exactly once: " + stats.snapshot());
@@ -72,7 +73,7 @@ class MalformedInputTest {
     }
 
     private static boolean eventuallyLong(java.util.function.BooleanSupplier c) throws InterruptedException {
-        long deadline = System.nanoTime() + 60_000_000_000L;
+        long deadline = System.nanoTime() + 20_000_000_000L;
         while (System.nanoTime() < deadline) {
             if (c.getAsBoolean()) {
                 return true;
