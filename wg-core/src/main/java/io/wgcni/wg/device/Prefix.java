@@ -1,9 +1,8 @@
 package io.wgcni.wg.device;
 
+import io.wgcni.wg.io.InetAddresses;
 import java.net.Inet4Address;
-import java.net.Inet6Address;
 import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.util.Objects;
 
 /**
@@ -21,10 +20,10 @@ public record Prefix(InetAddress address, int bits) {
         int max = raw.length * 8;
         if (bits < 0 || bits > max) {
             throw new IllegalArgumentException(
-                    "prefix length " + bits + " is out of range 0.." + max + " for " + format(raw));
+                    "prefix length " + bits + " is out of range 0.." + max + " for " + InetAddresses.format(raw));
         }
         maskHostBits(raw, bits);
-        address = canonical(raw);
+        address = InetAddresses.canonical(raw);
     }
 
     /**
@@ -35,9 +34,14 @@ public record Prefix(InetAddress address, int bits) {
         Objects.requireNonNull(text, "text");
         int slash = text.indexOf('/');
         String addressText = slash < 0 ? text : text.substring(0, slash);
-        byte[] raw = parseAddress(addressText, text);
+        byte[] raw;
+        try {
+            raw = InetAddresses.parse(addressText).getAddress();
+        } catch (IllegalArgumentException e) {
+            throw invalid(text, e.getMessage());
+        }
         int bits = slash < 0 ? raw.length * 8 : parseBits(text.substring(slash + 1), raw.length * 8, text);
-        return new Prefix(canonical(raw), bits);
+        return new Prefix(InetAddresses.canonical(raw), bits);
     }
 
     public boolean isV4() {
@@ -51,7 +55,7 @@ public record Prefix(InetAddress address, int bits) {
             return false;
         }
         maskHostBits(raw, bits);
-        return canonical(raw).equals(address);
+        return InetAddresses.canonical(raw).equals(address);
     }
 
     /** The network address in network byte order: 4 or 16 bytes, a fresh copy. */
@@ -61,7 +65,7 @@ public record Prefix(InetAddress address, int bits) {
 
     @Override
     public String toString() {
-        return format(address.getAddress()) + "/" + bits;
+        return InetAddresses.format(address) + "/" + bits;
     }
 
     // ---- canonical form ----
@@ -73,76 +77,7 @@ public record Prefix(InetAddress address, int bits) {
         }
     }
 
-    /**
-     * Rebuilds the address from its bytes alone, which drops any host name and scope id, and keeps 16 bytes as
-     * IPv6 (InetAddress.getByAddress would turn an IPv4-mapped address into an Inet4Address).
-     */
-    private static InetAddress canonical(byte[] raw) {
-        try {
-            return raw.length == 4 ? InetAddress.getByAddress(raw) : Inet6Address.getByAddress(null, raw, -1);
-        } catch (UnknownHostException e) {
-            throw new AssertionError("a 4- or 16-byte address is always valid", e);
-        }
-    }
-
     // ---- parsing ----
-
-    private static byte[] parseAddress(String s, String input) {
-        if (s.indexOf(':') >= 0) {
-            return parseV6(s, input);
-        }
-        if (s.isEmpty() || !s.chars().allMatch(ch -> ch == '.' || (ch >= '0' && ch <= '9'))) {
-            throw invalid(input, "not an IP address literal");
-        }
-        return parseV4(s, input);
-    }
-
-    /**
-     * Strict dotted quad, as inet_pton reads it: exactly four decimal octets without leading zeros. The JDK's
-     * parser also takes "10.1" and "10", which are too easy to write by mistake in a configuration.
-     */
-    private static byte[] parseV4(String s, String input) {
-        String[] parts = s.split("\\.", -1);
-        if (parts.length != 4) {
-            throw invalid(input, "an IPv4 address has four octets");
-        }
-        byte[] raw = new byte[4];
-        for (int i = 0; i < 4; i++) {
-            String p = parts[i];
-            if (p.isEmpty() || p.length() > 3 || (p.length() > 1 && p.charAt(0) == '0')) {
-                throw invalid(input, "bad IPv4 octet '" + p + "'");
-            }
-            int v = Integer.parseInt(p);
-            if (v > 255) {
-                throw invalid(input, "IPv4 octet " + v + " is above 255");
-            }
-            raw[i] = (byte) v;
-        }
-        return raw;
-    }
-
-    private static byte[] parseV6(String s, String input) {
-        // A zone (%eth0) means nothing in a routing table, and brackets belong to endpoints, not prefixes.
-        if (s.indexOf('%') >= 0 || s.indexOf('[') >= 0 || s.indexOf(']') >= 0) {
-            throw invalid(input, "an IPv6 prefix takes neither a zone nor brackets");
-        }
-        InetAddress a;
-        try {
-            a = Inet6Address.ofLiteral(s);
-        } catch (IllegalArgumentException e) {
-            throw invalid(input, "not an IPv6 address literal");
-        }
-        return a instanceof Inet4Address ? mapped(a.getAddress()) : a.getAddress();
-    }
-
-    /** ofLiteral returns ::ffff:a.b.c.d as an Inet4Address; the text was IPv6, so the prefix stays IPv6. */
-    private static byte[] mapped(byte[] v4) {
-        byte[] raw = new byte[16];
-        raw[10] = (byte) 0xff;
-        raw[11] = (byte) 0xff;
-        System.arraycopy(v4, 0, raw, 12, 4);
-        return raw;
-    }
 
     private static int parseBits(String s, int max, String input) {
         if (s.isEmpty() || s.length() > 3 || !s.chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
@@ -157,54 +92,5 @@ public record Prefix(InetAddress address, int bits) {
 
     private static IllegalArgumentException invalid(String input, String why) {
         return new IllegalArgumentException("invalid IP prefix \"" + input + "\": " + why);
-    }
-
-    // ---- formatting ----
-
-    private static String format(byte[] raw) {
-        return raw.length == 4 ? canonical(raw).getHostAddress() : formatV6(raw);
-    }
-
-    /**
-     * RFC 5952 text: lower-case hex groups without leading zeros, the longest run of two or more zero groups
-     * (the first one on a tie) written as "::". The JDK's getHostAddress never compresses.
-     */
-    private static String formatV6(byte[] raw) {
-        int[] groups = new int[8];
-        for (int i = 0; i < 8; i++) {
-            groups[i] = (raw[2 * i] & 0xff) << 8 | (raw[2 * i + 1] & 0xff);
-        }
-        int[] run = longestZeroRun(groups);
-        StringBuilder sb = new StringBuilder(39);
-        for (int i = 0; i < 8; i++) {
-            if (i == run[0]) {
-                sb.append("::");
-                i += run[1] - 1;
-                continue;
-            }
-            if (!sb.isEmpty() && sb.charAt(sb.length() - 1) != ':') {
-                sb.append(':');
-            }
-            sb.append(Integer.toHexString(groups[i]));
-        }
-        return sb.toString();
-    }
-
-    /** {start, length} of the longest run of at least two zero groups, or {-1, 0}. */
-    private static int[] longestZeroRun(int[] groups) {
-        int bestStart = -1;
-        int bestLength = 1;
-        for (int i = 0; i < groups.length; ) {
-            int j = i;
-            while (j < groups.length && groups[j] == 0) {
-                j++;
-            }
-            if (j - i > bestLength) {
-                bestStart = i;
-                bestLength = j - i;
-            }
-            i = Math.max(j, i + 1);
-        }
-        return bestStart < 0 ? new int[] {-1, 0} : new int[] {bestStart, bestLength};
     }
 }

@@ -11,6 +11,7 @@ import io.wgcni.wg.device.Device;
 import io.wgcni.wg.device.Peer;
 import io.wgcni.wg.device.Prefix;
 import io.wgcni.wg.io.Endpoint;
+import io.wgcni.wg.io.InetAddresses;
 import io.wgcni.wg.io.MemoryNetwork;
 import io.wgcni.wg.io.MemoryTun;
 import io.wgcni.wg.time.ManualClock;
@@ -83,9 +84,9 @@ class UapiTest {
         assertTrue(p1.contains("rx_bytes="));
         assertTrue(p1.contains("persistent_keepalive_interval=25\n"));
         assertTrue(p1.contains("allowed_ip=10.1.0.0/16\n"));
-        assertTrue(p1.contains("allowed_ip=fd00:0:0:0:0:0:0:0/64\n") || p1.contains("allowed_ip=fd00::/64\n"), p1);
+        assertTrue(p1.contains("allowed_ip=fd00::/64\n"), p1);
         String p2 = section(got, peer2);
-        assertTrue(p2.contains("endpoint=[2001:db8:0:0:0:0:0:1]:1234\n") || p2.contains("endpoint=[2001:db8::1]:1234\n"), p2);
+        assertTrue(p2.contains("endpoint=[2001:db8::1]:1234\n"), p2);
         assertTrue(p2.contains("preshared_key=" + Key.zero().toHex() + "\n"));
     }
 
@@ -166,7 +167,7 @@ class UapiTest {
         assertEquals(0, set("public_key=" + peer3.toHex(), "update_only=true", "allowed_ip=10.5.0.0/16"));
         assertNull(device.peer(peer3), "update_only does not create");
         assertEquals(0, set("public_key=" + peer1.toHex(), "update_only=true", "endpoint=192.0.2.9:9"));
-        assertEquals(new Endpoint(Endpoint.parseLiteral("192.0.2.9"), 9), p1.endpoint());
+        assertEquals(new Endpoint(InetAddresses.parse("192.0.2.9"), 9), p1.endpoint());
         assertEquals(0, set("replace_peers=true"));
         assertTrue(device.peers().isEmpty());
     }
