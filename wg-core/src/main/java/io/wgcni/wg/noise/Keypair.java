@@ -83,8 +83,8 @@ public final class Keypair {
         return sendCounter.get();
     }
 
-    /** For tests: as if this keypair had already sent {@code n} messages. */
-    void skipSendCounter(long n) {
+    /** Moves the send counter forward, as if {@code n} messages had been sent (expiry, and tests of the limits). */
+    public void skipSendCounter(long n) {
         sendCounter.set(n);
     }
 

@@ -101,6 +101,60 @@ class DeviceTest {
     }
 
     @Test
+    void rekeyAfterRekeyAfterMessages() throws Exception {
+        try (Harness h = Harness.pair()) {
+            Node a = h.get(0);
+            Node b = h.get(1);
+            assertNotNull(roundTrip(b, a, 1), "B initiates, so A is the responder");
+            assertNotNull(roundTrip(a, b, 2));
+            Keypair first = a.peer(b).currentKeypair();
+            assertFalse(first.isInitiator(), "message-count rekeys apply to responders too");
+            first.skipSendCounter(Protocol.REKEY_AFTER_MESSAGES + 1);
+            // A's response went out just now, and handshakes are at least REKEY_TIMEOUT apart.
+            h.manualClock().advance(Protocol.REKEY_TIMEOUT + SECOND);
+            assertNotNull(roundTrip(a, b, 3), "the old session still sends up to REJECT_AFTER_MESSAGES");
+            assertTrue(eventually(() -> a.peer(b).currentKeypair() != first), "A started a new handshake");
+            assertNotNull(roundTrip(a, b, 4));
+        }
+    }
+
+    @Test
+    void keyMaterialIsErasedAfterThreeRejectAfterTimesOfSilence() throws Exception {
+        try (Harness h = Harness.pair()) {
+            Node a = h.get(0);
+            Node b = h.get(1);
+            assertNotNull(roundTrip(a, b, 1));
+            Keypair session = a.peer(b).currentKeypair();
+            h.conditioner = (d, link) -> { };
+            h.manualClock().advance(3 * Protocol.REJECT_AFTER_TIME - 10 * SECOND);
+            assertSame(session, a.peer(b).currentKeypair(), "not yet");
+            h.manualClock().advance(20 * SECOND);
+            assertNull(a.peer(b).currentKeypair(), "sessions erased");
+            assertFalse(session.isValid());
+            assertTrue(eventually(() -> b.peer(a).currentKeypair() == null), "on both sides");
+            h.conditioner = null;
+            assertNotNull(roundTrip(a, b, 2), "and a new handshake starts from nothing");
+        }
+    }
+
+    @Test
+    void initiatorRekeysAtTheLastMinuteWhenOnlyReceiving() throws Exception {
+        try (Harness h = Harness.pair()) {
+            Node a = h.get(0);
+            Node b = h.get(1);
+            assertNotNull(roundTrip(a, b, 1));
+            Keypair first = a.peer(b).currentKeypair();
+            // REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT: A, the initiator, only receives from now on.
+            h.advanceGradually(Protocol.REJECT_AFTER_TIME - Protocol.KEEPALIVE_TIMEOUT - Protocol.REKEY_TIMEOUT);
+            long initiations = h.count(a, Protocol.TYPE_INITIATION);
+            assertNotNull(roundTrip(b, a, 2));
+            assertTrue(eventually(() -> h.count(a, Protocol.TYPE_INITIATION) == initiations + 1),
+                "receiving on a session about to expire makes the initiator rekey");
+            assertTrue(eventually(() -> a.peer(b).currentKeypair() != first));
+        }
+    }
+
+    @Test
     void sessionsAreRejectedAfterRejectAfterTime() throws Exception {
         try (Harness h = Harness.pair()) {
             Node a = h.get(0);
