@@ -89,8 +89,12 @@ class DeviceTest {
             Node b = h.get(1);
             assertNotNull(roundTrip(a, b, 1));
             Keypair first = a.peer(b).currentKeypair();
-            h.advanceGradually(Protocol.REKEY_AFTER_TIME + SECOND);
-            assertSame(first, a.peer(b).currentKeypair(), "keepalives kept the session; no rekey before traffic");
+            long rx = a.peer(b).rxBytes();
+            h.manualClock().advance(Protocol.KEEPALIVE_TIMEOUT + SECOND);
+            assertTrue(eventually(() -> a.peer(b).rxBytes() > rx), "B's keepalive reached A");
+            Harness.settle();
+            h.manualClock().advance(Protocol.REKEY_AFTER_TIME);
+            assertSame(first, a.peer(b).currentKeypair(), "the keepalive kept the session; no rekey before traffic");
             // The first packet after REKEY_AFTER_TIME still goes out with the old session and asks for a new one.
             assertNotNull(roundTrip(a, b, 2));
             assertTrue(eventually(() -> a.peer(b).currentKeypair() != first), "initiator rekeyed");
@@ -113,7 +117,10 @@ class DeviceTest {
             // A's response went out just now, and handshakes are at least REKEY_TIMEOUT apart.
             h.manualClock().advance(Protocol.REKEY_TIMEOUT + SECOND);
             assertNotNull(roundTrip(a, b, 3), "the old session still sends up to REJECT_AFTER_MESSAGES");
-            assertTrue(eventually(() -> a.peer(b).currentKeypair() != first), "A started a new handshake");
+            assertTrue(eventually(() -> a.peer(b).currentKeypair() != first), () -> "A started a new handshake: init A="
+                + h.count(a, Protocol.TYPE_INITIATION) + " B=" + h.count(b, Protocol.TYPE_INITIATION) + " resp A="
+                + h.count(a, Protocol.TYPE_RESPONSE) + " B=" + h.count(b, Protocol.TYPE_RESPONSE) + " " + a.device.stats().snapshot()
+                + b.device.stats().snapshot());
             assertNotNull(roundTrip(a, b, 4));
         }
     }
