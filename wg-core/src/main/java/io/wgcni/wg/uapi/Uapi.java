@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The cross-platform userspace configuration protocol (wireguard.com/xplatform), as {@code wg} and wireguard-go
  * speak it: {@code get=1} dumps the device, {@code set=1} applies key=value lines. A set is parsed and validated
- * whole before anything is applied, so a bad line changes nothing and answers {@code errno=22}.
+ * whole before anything is applied, so a bad line changes nothing and answers {@code errno=22}. One extension,
+ * {@code stats=1}, lists the device's drop counters (wireguard-go would close the connection on it).
  */
 public final class Uapi {
     private static final Logger log = LoggerFactory.getLogger(Uapi.class);
@@ -48,6 +49,19 @@ public final class Uapi {
                         lines.add(line);
                     }
                     errno = set(device, lines);
+                }
+                case "stats=1" -> {
+                    // Our extension (wg never sends it): the device's drop counters, one key=value a line.
+                    if (!"".equals(in.readLine())) {
+                        return;
+                    }
+                    device.stats().snapshot().forEach((k, v) -> {
+                        try {
+                            out.write(k + "=" + v + "\n");
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    });
                 }
                 default -> {
                     log.warn("{}: invalid UAPI operation {}", device.name(), quote(op));

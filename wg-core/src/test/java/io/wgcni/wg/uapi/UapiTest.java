@@ -108,6 +108,15 @@ class UapiTest {
     }
 
     @Test
+    void statsListsTheDropCounters() throws Exception {
+        StringWriter out = new StringWriter();
+        Uapi.serve(device, new BufferedReader(new StringReader("stats=1\n\n")), out);
+        assertTrue(out.toString().startsWith("invalid_message=0\n"), out.toString());
+        assertTrue(out.toString().contains("\nbad_mac1=0\n"));
+        assertTrue(out.toString().endsWith("errno=0\n\n"));
+    }
+
+    @Test
     void unknownOperationClosesTheConnection() throws Exception {
         StringWriter out = new StringWriter();
         Uapi.serve(device, new BufferedReader(new StringReader("hello=1\nget=1\n\n")), out);
