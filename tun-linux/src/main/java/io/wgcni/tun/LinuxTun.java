@@ -1,0 +1,422 @@
+package io.wgcni.tun;
+
+import com.sun.jna.LastErrorException;
+import io.wgcni.wg.io.Packet;
+import io.wgcni.wg.io.Tun;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * A Linux TUN interface ({@code IFF_TUN | IFF_NO_PI}: whole IP packets, no header), as wg-core's {@link Tun}.
+ *
+ * <p>Opening and configuring the device goes through JNA ({@code open}, {@code ioctl(TUNSETIFF)}, {@code
+ * SIOCSIFMTU}); the packets themselves through {@link Syscalls}, critical java.lang.foreign downcalls that
+ * read and write the packet's heap array in place (the README has the measurements against JNA and {@code
+ * FileChannel}). The descriptor is non-blocking: {@link #read} waits in {@code poll(2)} on the TUN and on an
+ * {@code eventfd} that {@link #close} signals, so a reader blocked in another thread returns -1 at once when the
+ * device is closed.
+ *
+ * <p>Thread safety: any number of threads may read and write at once. {@link #close} waits until no call is
+ * using the descriptor before it closes it (which removes the interface, unless it was made persistent).
+ */
+public final class LinuxTun implements Tun {
+    static final String DEV_NET_TUN = "/dev/net/tun";
+    static final int BATCH = 128;
+    private static final byte[] ONE = {1, 0, 0, 0, 0, 0, 0, 0};
+
+    private final int fd;
+    private final int wakeFd;
+    /** An AF_INET datagram socket opened in the TUN's namespace, for the interface ioctls (MTU). */
+    private final int ctlFd;
+    private final String name;
+    private final String netns;
+    private volatile int mtu;
+
+    private volatile boolean closed;
+    private final AtomicInteger users = new AtomicInteger();
+    private final AtomicBoolean fdsClosed = new AtomicBoolean();
+    /** Set when {@link #close} gave up waiting for a call: that call's {@link #release} closes the descriptors. */
+    private volatile boolean abandoned;
+    private final LongAdder droppedWrites = new LongAdder();
+    private final LongAdder droppedReads = new LongAdder();
+
+    private LinuxTun(int fd, int wakeFd, int ctlFd, String name, String netns, int mtu) {
+        this.fd = fd;
+        this.wakeFd = wakeFd;
+        this.ctlFd = ctlFd;
+        this.name = name;
+        this.netns = netns;
+        this.mtu = mtu;
+    }
+
+    /**
+     * Creates a TUN interface in this thread's network namespace. {@code name} may be a template such as
+     * {@code "wg%d"}: {@link #name()} tells what the kernel chose. {@code mtu <= 0} keeps the kernel's default
+     * (1500). The interface is left down and without addresses (see {@link Links}).
+     */
+    public static LinuxTun create(String name, int mtu) throws IOException {
+        return open(name, mtu, null);
+    }
+
+    /**
+     * Creates a TUN interface inside another network namespace (a name under {@code /var/run/netns} or a path such
+     * as {@code /proc/PID/ns/net}). The descriptor is opened there, on a thread that enters the namespace and then
+     * exits, and stays attached to that interface: reads and writes from any thread of this process reach it.
+     */
+    public static LinuxTun createIn(String netns, String name, int mtu) throws IOException {
+        return Netns.inNamespace(netns, () -> open(name, mtu, netns));
+    }
+
+    private static LinuxTun open(String name, int mtu, String netns) throws IOException {
+        byte[] nameBytes = name.getBytes(StandardCharsets.US_ASCII);
+        if (nameBytes.length == 0 || nameBytes.length >= LibC.IFNAMSIZ) {
+            throw new IllegalArgumentException("an interface name has 1 to 15 characters: '" + name + "'");
+        }
+        int fd = -1;
+        int wake = -1;
+        int ctl = -1;
+        try {
+            fd = LibC.open(DEV_NET_TUN, LibC.O_RDWR | LibC.O_NONBLOCK | LibC.O_CLOEXEC);
+            byte[] ifr = ifreq(nameBytes);
+            putShort(ifr, LibC.IFNAMSIZ, (short) (LibC.IFF_TUN | LibC.IFF_NO_PI));
+            try {
+                LibC.ioctl(fd, LibC.TUNSETIFF, ifr);
+            } catch (LastErrorException e) {
+                throw new IOException(LibC.error("TUNSETIFF " + name, e));
+            }
+            String actual = ifName(ifr);
+            ctl = LibC.socket(LibC.AF_INET, LibC.SOCK_DGRAM | LibC.SOCK_CLOEXEC, 0);
+            if (mtu > 0) {
+                setMtu(ctl, actual, mtu);
+            }
+            int kernelMtu = getMtu(ctl, actual);
+            wake = LibC.eventfd(0, LibC.EFD_CLOEXEC | LibC.EFD_NONBLOCK);
+            return new LinuxTun(fd, wake, ctl, actual, netns, kernelMtu);
+        } catch (LastErrorException e) {
+            closeQuietly(fd, wake, ctl);
+            throw new IOException(LibC.error("creating TUN " + name, e));
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(fd, wake, ctl);
+            throw e;
+        }
+    }
+
+    // ---- Tun ----
+
+    @Override
+    public int read(Packet[] packets, int max) throws IOException {
+        if (max <= 0) {
+            return 0;
+        }
+        if (!acquire()) {
+            return -1;
+        }
+        try {
+            int n = 0;
+            while (n < max) {
+                Packet p = packets[n];
+                p.ensureCapacity(Packet.HEADROOM + mtu + Packet.TAILROOM);
+                int room = p.buf.length - Packet.HEADROOM - Packet.TAILROOM;
+                long r = Syscalls.read(fd, p.buf, Packet.HEADROOM, room);
+                if (r > 0) {
+                    if (complete(p.buf, Packet.HEADROOM, (int) r)) {
+                        p.set(Packet.HEADROOM, (int) r);
+                        n++;
+                    } else {
+                        droppedReads.increment();
+                    }
+                    continue;
+                }
+                int errno = (int) -r;
+                if (r == 0 || errno == LibC.EINTR) {
+                    continue;
+                }
+                if (errno != LibC.EAGAIN) {
+                    if (closed) {
+                        return n > 0 ? n : -1;
+                    }
+                    throw new IOException(describe("reading", errno));
+                }
+                if (n > 0) {
+                    break;
+                }
+                awaitReadable();
+                if (closed) {
+                    return -1;
+                }
+            }
+            return n;
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public void write(Packet[] packets, int count) throws IOException {
+        if (!acquire()) {
+            return;
+        }
+        try {
+            for (int i = 0; i < count; i++) {
+                Packet p = packets[i];
+                long r;
+                do {
+                    r = Syscalls.write(fd, p.buf, p.offset, p.length);
+                } while (r == -LibC.EINTR);
+                if (r < 0) {
+                    // EIO: the interface is down; EINVAL: not an IP packet; EAGAIN: no room. Dropped either way.
+                    droppedWrites.increment();
+                }
+            }
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public int mtu() {
+        return mtu;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public int batchSize() {
+        return BATCH;
+    }
+
+    /** The namespace the interface was created in (as given to {@link #createIn}), or null for the host's. */
+    public String netns() {
+        return netns;
+    }
+
+    /** Sets the interface's MTU (an ioctl in the interface's namespace, from any thread). */
+    public void setMtu(int newMtu) throws IOException {
+        if (!acquire()) {
+            throw new IOException(name + " is closed");
+        }
+        try {
+            setMtu(ctlFd, name, newMtu);
+            mtu = getMtu(ctlFd, name);
+        } finally {
+            release();
+        }
+    }
+
+    /** Reads the MTU back from the kernel, for when something else ({@code ip link set mtu}) changed it. */
+    public int refreshMtu() throws IOException {
+        if (!acquire()) {
+            return mtu;
+        }
+        try {
+            mtu = getMtu(ctlFd, name);
+            return mtu;
+        } finally {
+            release();
+        }
+    }
+
+    /** Packets the kernel refused on write (interface down, not IP), dropped as {@link Tun#write} says. */
+    public long droppedWrites() {
+        return droppedWrites.sum();
+    }
+
+    /** Packets read truncated (larger than the buffer: the MTU grew behind our back), dropped. */
+    public long droppedReads() {
+        return droppedReads.sum();
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /**
+     * True when the interface is gone although this object is open: someone deleted it ({@code ip link del}), or
+     * its namespace went away. A cheap ioctl ({@code TUNGETIFF}), fit for polling; wg-core's device stops reading
+     * when its read fails, so a daemon that must exit with its interface (as {@code jwg} does) asks this.
+     */
+    public boolean isRemoved() {
+        if (!acquire()) {
+            return false;
+        }
+        try {
+            LibC.ioctl(fd, LibC.TUNGETIFF, new byte[LibC.IFREQ_SIZE]);
+            return false;
+        } catch (LastErrorException e) {
+            return e.getErrorCode() == LibC.EBADFD;
+        } finally {
+            release();
+        }
+    }
+
+    /** The TUN file descriptor (non-blocking), for tests and measurements. */
+    int fd() {
+        return fd;
+    }
+
+    /**
+     * Closes the device: readers blocked in {@link #read} return -1 at once, and once no call is using the
+     * descriptor this method closes it, which removes the interface (the kernel takes some milliseconds to
+     * unregister it). Should a call still be running after 2 s, the last call to leave closes it instead.
+     */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (!closed) {
+                closed = true;
+                LibC.write(wakeFd, ONE, ONE.length);
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+            boolean interrupted = false;
+            while (users.get() != 0) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(this, left);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            if (users.get() != 0) {
+                abandoned = true; // a call is stuck: whoever leaves last closes
+            }
+        }
+        if (users.get() == 0) {
+            closeFds();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "LinuxTun[" + name + (netns == null ? "" : " in " + netns) + ", mtu " + mtu + (closed ? ", closed" : "")
+                + "]";
+    }
+
+    // ---- internals ----
+
+    private boolean acquire() {
+        users.incrementAndGet();
+        if (closed) {
+            release();
+            return false;
+        }
+        return true;
+    }
+
+    private void release() {
+        if (users.decrementAndGet() == 0 && closed) {
+            if (abandoned) {
+                closeFds();
+            } else {
+                synchronized (this) {
+                    notifyAll();
+                }
+            }
+        }
+    }
+
+    private void closeFds() {
+        if (fdsClosed.compareAndSet(false, true)) {
+            LibC.close(fd);
+            LibC.close(ctlFd);
+            LibC.close(wakeFd);
+        }
+    }
+
+    /** Blocks in poll(2) until the TUN is readable, broken, or {@link #close} signalled. */
+    private void awaitReadable() throws IOException {
+        int[] fds = {fd, LibC.POLLIN, wakeFd, LibC.POLLIN};
+        while (LibC.poll(fds, 2, -1) < 0) {
+            int errno = com.sun.jna.Native.getLastError();
+            if (errno != LibC.EINTR) {
+                throw new IOException(describe("poll", errno));
+            }
+        }
+    }
+
+    /** False when a read was cut short: the IP header says the packet is longer than what was read. */
+    private static boolean complete(byte[] b, int off, int n) {
+        int version = (b[off] & 0xf0) >>> 4;
+        if (version == 4 && n >= 4) {
+            return ((b[off + 2] & 0xff) << 8 | (b[off + 3] & 0xff)) <= n;
+        }
+        if (version == 6 && n >= 6) {
+            return 40 + ((b[off + 4] & 0xff) << 8 | (b[off + 5] & 0xff)) <= n;
+        }
+        return true;
+    }
+
+    private String describe(String what, int errno) {
+        String msg = LibC.strerror(errno);
+        if (errno == LibC.EBADFD) { // the interface went away (ip link del)
+            return name + ": " + what + ": the interface was removed (" + msg + ")";
+        }
+        return name + ": " + what + ": " + msg + " (errno " + errno + ")";
+    }
+
+    private static void setMtu(int ctl, String name, int mtu) throws IOException {
+        byte[] ifr = ifreq(name.getBytes(StandardCharsets.US_ASCII));
+        putInt(ifr, LibC.IFNAMSIZ, mtu);
+        try {
+            LibC.ioctl(ctl, LibC.SIOCSIFMTU, ifr);
+        } catch (LastErrorException e) {
+            throw new IOException(LibC.error("setting the MTU of " + name + " to " + mtu, e));
+        }
+    }
+
+    private static int getMtu(int ctl, String name) throws IOException {
+        byte[] ifr = ifreq(name.getBytes(StandardCharsets.US_ASCII));
+        try {
+            LibC.ioctl(ctl, LibC.SIOCGIFMTU, ifr);
+        } catch (LastErrorException e) {
+            throw new IOException(LibC.error("reading the MTU of " + name, e));
+        }
+        return (ifr[16] & 0xff) | (ifr[17] & 0xff) << 8 | (ifr[18] & 0xff) << 16 | (ifr[19] & 0xff) << 24;
+    }
+
+    private static byte[] ifreq(byte[] name) {
+        byte[] ifr = new byte[LibC.IFREQ_SIZE];
+        System.arraycopy(name, 0, ifr, 0, name.length);
+        return ifr;
+    }
+
+    private static String ifName(byte[] ifr) {
+        int len = 0;
+        while (len < LibC.IFNAMSIZ && ifr[len] != 0) {
+            len++;
+        }
+        return new String(ifr, 0, len, StandardCharsets.US_ASCII);
+    }
+
+    private static void putShort(byte[] b, int off, short v) {
+        b[off] = (byte) v;
+        b[off + 1] = (byte) (v >>> 8);
+    }
+
+    private static void putInt(byte[] b, int off, int v) {
+        b[off] = (byte) v;
+        b[off + 1] = (byte) (v >>> 8);
+        b[off + 2] = (byte) (v >>> 16);
+        b[off + 3] = (byte) (v >>> 24);
+    }
+
+    private static void closeQuietly(int... fds) {
+        for (int f : fds) {
+            if (f >= 0) {
+                LibC.close(f);
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+package io.wgcni.tun;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The namespaces and host links one test made, removed by {@link #cleanup} (call it from {@code @AfterEach}):
+ * deleting a namespace removes every link in it.
+ */
+final class Namespaces {
+    private final List<String> namespaces = new ArrayList<>();
+    private final List<String> hostLinks = new ArrayList<>();
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+
+    /** A new, empty namespace named wgtun-xxxxxx. */
+    String create() throws IOException {
+        String name = Root.unique("wgtun-");
+        Netns.add(name);
+        namespaces.add(name);
+        return name;
+    }
+
+    /** A link in the host namespace to delete at the end if it still exists. */
+    String hostLink(String name) {
+        hostLinks.add(name);
+        return name;
+    }
+
+    <T extends AutoCloseable> T closeLater(T c) {
+        closeables.add(c);
+        return c;
+    }
+
+    List<String> created() {
+        return List.copyOf(namespaces);
+    }
+
+    void cleanup() throws Exception {
+        List<Exception> failures = new ArrayList<>();
+        for (AutoCloseable c : closeables.reversed()) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                failures.add(e);
+            }
+        }
+        for (String link : hostLinks) {
+            try {
+                if (Links.host().exists(link)) {
+                    Links.host().delete(link);
+                }
+            } catch (IOException e) {
+                failures.add(e);
+            }
+        }
+        for (String ns : namespaces) {
+            try {
+                if (Netns.exists(ns)) {
+                    Netns.delete(ns);
+                }
+            } catch (IOException e) {
+                failures.add(e);
+            }
+        }
+        closeables.clear();
+        if (!failures.isEmpty()) {
+            Exception first = failures.getFirst();
+            failures.stream().skip(1).forEach(first::addSuppressed);
+            throw first;
+        }
+    }
+
+    /** Asserts that none of the namespaces and host links made here are left. */
+    void assertNothingLeft() throws IOException {
+        for (String ns : namespaces) {
+            if (Netns.exists(ns)) {
+                throw new AssertionError("namespace " + ns + " left behind");
+            }
+        }
+        for (String link : hostLinks) {
+            if (Links.host().exists(link)) {
+                throw new AssertionError("link " + link + " left behind");
+            }
+        }
+    }
+}

@@ -1,0 +1,27 @@
+package io.wgcni.tun;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.ThreadLocalRandom;
+
+/** What the tests need from the machine: root, /dev/net/tun and iproute2. */
+final class Root {
+    private Root() {
+    }
+
+    static void assumeTunAvailable() {
+        assumeTrue("root".equals(System.getProperty("user.name")),
+                "these tests create TUN devices and network namespaces: they need root (user is "
+                        + System.getProperty("user.name") + ")");
+        assumeTrue(Files.exists(Path.of(LinuxTun.DEV_NET_TUN)), LinuxTun.DEV_NET_TUN + " is missing");
+        assumeTrue(Files.isExecutable(Path.of(Links.ipCommand())) || Links.ipCommand().equals("ip"),
+                "iproute2's ip is missing");
+    }
+
+    /** A fresh name: wgtun-xxxxxx for namespaces, wgt-xxxxxx for links (both within IFNAMSIZ). */
+    static String unique(String prefix) {
+        return prefix + Long.toString(ThreadLocalRandom.current().nextLong(1L << 30, 1L << 35), 36);
+    }
+}
