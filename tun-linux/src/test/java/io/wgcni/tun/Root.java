@@ -20,6 +20,16 @@ final class Root {
                 "iproute2's ip is missing");
     }
 
+    /** Skips, saying which is missing, unless every command is on the PATH (.ci/run installs them). */
+    static void assumeCommands(String... commands) {
+        for (String c : commands) {
+            boolean found = java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":"))
+                    .anyMatch(dir -> Files.isExecutable(Path.of(dir, c)));
+            assumeTrue(found, c + " is not installed: apt-get install --no-install-recommends wireguard-go"
+                    + " wireguard-tools iputils-ping");
+        }
+    }
+
     /** A fresh name: wgtun-xxxxxx for namespaces, wgt-xxxxxx for links (both within IFNAMSIZ). */
     static String unique(String prefix) {
         return prefix + Long.toString(ThreadLocalRandom.current().nextLong(1L << 30, 1L << 35), 36);

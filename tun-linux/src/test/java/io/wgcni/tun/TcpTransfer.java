@@ -1,0 +1,68 @@
+package io.wgcni.tun;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/** Moves bytes over TCP from one namespace to another and compares SHA-256 digests of what went and came. */
+final class TcpTransfer {
+    private TcpTransfer() {}
+
+    record Result(String sent, String received, long bytes, double seconds) {
+        double megabitsPerSecond() {
+            return bytes * 8 / seconds / 1e6;
+        }
+    }
+
+    static Result run(String fromNs, String toNs, String toAddress, long bytes) throws Exception {
+        InetAddress address = InetAddress.getByName(toAddress);
+        ServerSocket server = Netns.inNamespace(toNs, () -> new ServerSocket(0, 1, address));
+        try (server) {
+            int port = server.getLocalPort();
+            CompletableFuture<String> received = CompletableFuture.supplyAsync(() -> {
+                try (Socket s = server.accept(); InputStream in = s.getInputStream()) {
+                    MessageDigest md = MessageDigest.getInstance("SHA-256");
+                    byte[] buf = new byte[1 << 16];
+                    for (int n; (n = in.read(buf)) > 0; ) {
+                        md.update(buf, 0, n);
+                    }
+                    return HexFormat.of().formatHex(md.digest());
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Socket client = Netns.inNamespace(fromNs, Socket::new);
+            long start = System.nanoTime();
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            try (client) {
+                client.connect(new InetSocketAddress(address, port), 10_000);
+                OutputStream out = client.getOutputStream();
+                Random random = new Random(bytes);
+                byte[] buf = new byte[1 << 16];
+                for (long left = bytes; left > 0; ) {
+                    random.nextBytes(buf);
+                    int n = (int) Math.min(buf.length, left);
+                    out.write(buf, 0, n);
+                    md.update(buf, 0, n);
+                    left -= n;
+                }
+                client.shutdownOutput();
+                String got = received.get(120, TimeUnit.SECONDS);
+                double seconds = (System.nanoTime() - start) / 1e9;
+                return new Result(HexFormat.of().formatHex(md.digest()), got, bytes, seconds);
+            } catch (IOException e) {
+                received.cancel(true);
+                throw e;
+            }
+        }
+    }
+}
