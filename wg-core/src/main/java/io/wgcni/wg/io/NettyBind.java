@@ -686,6 +686,9 @@ public final class NettyBind implements Bind {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (cause instanceof java.nio.channels.ClosedChannelException) {
+                return; // a batch that reached the loop after close(): already released, nothing to count
+            }
             socketErrors.incrementAndGet();
             log.debug("UDP socket error: {}", cause.toString());
         }
