@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 class X25519FieldTest {
     private static final BigInteger P = BigInteger.ONE.shiftLeft(255).subtract(BigInteger.valueOf(19));
     private static final long REDUCED_MAX = (1L << 51) + (1L << 24) - 1;
-    private static final long INPUT_MAX = (1L << 53) - 1;
+    private static final long INPUT_MAX = 3 * (1L << 52) - 1;
+    private static final long SMALL_INPUT_MAX = (1L << 53) - 1;
 
     private final SplittableRandom random = new SplittableRandom(255_19);
 
@@ -33,6 +34,7 @@ class X25519FieldTest {
             Field25519.sqrN(r, a, 3);
             assertReduced(r);
             assertEquals(value(a).pow(8).mod(P), value(r).mod(P));
+            fill(a, SMALL_INPUT_MAX, i);
             Field25519.mulSmall(r, a, 121665);
             assertReduced(r);
             assertEquals(value(a).multiply(BigInteger.valueOf(121665)).mod(P), value(r).mod(P));
@@ -49,6 +51,17 @@ class X25519FieldTest {
             fill(b, REDUCED_MAX, i / 2);
             Field25519.add(r, a, b);
             assertBelow(r, INPUT_MAX);
+            assertEquals(value(a).add(value(b)).mod(P), value(r).mod(P));
+            long[] big = new long[5];
+            fill(big, (1L << 52) + (1L << 25) - 1, i);
+            Field25519.sub(r, big, b);
+            assertBelow(r, INPUT_MAX);
+            assertEquals(value(big).subtract(value(b)).mod(P), value(r).mod(P));
+            fill(big, (1L << 52) - 1, i);
+            Field25519.add(r, big, b);
+            assertBelow(r, INPUT_MAX);
+            assertEquals(value(big).add(value(b)).mod(P), value(r).mod(P));
+            Field25519.add(r, a, b);
             assertEquals(value(a).add(value(b)).mod(P), value(r).mod(P));
             Field25519.sub(r, a, b);
             assertBelow(r, INPUT_MAX);

@@ -89,15 +89,22 @@ class X25519PropertyTest {
     }
 
     @Test
-    void publicKeysMatchBouncyCastle() {
+    void publicKeysMatchBouncyCastleAndTheLadder() {
         SplittableRandom random = new SplittableRandom(9);
         byte[] k = new byte[32];
         byte[] bc = new byte[32];
         byte[] nine = new byte[32];
         nine[0] = 9;
         byte[] viaLadder = new byte[32];
-        for (int i = 0; i < 200; i++) {
+        for (int i = 0; i < 500; i++) {
             random.nextBytes(k);
+            switch (i) {
+                case 0 -> Arrays.fill(k, (byte) 0);             // clamps to 2^254
+                case 1 -> Arrays.fill(k, (byte) 0xff);          // clamps to 2^255 - 8: every digit carries
+                case 2 -> Arrays.fill(k, (byte) 0x88);          // every radix-16 digit 8: the most negative digits
+                case 3 -> Arrays.fill(k, (byte) 0x77);
+                default -> { }
+            }
             org.bouncycastle.math.ec.rfc7748.X25519.scalarMultBase(k, 0, bc, 0);
             assertArrayEquals(bc, X25519.publicKey(Key.of(k)).bytes());
             assertTrue(X25519.sharedSecret(viaLadder, k, nine));
