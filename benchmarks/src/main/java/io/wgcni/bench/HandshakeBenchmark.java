@@ -45,6 +45,16 @@ import org.openjdk.jmh.infra.Blackhole;
  *
  * <p>Not included: the device's index table (a {@code SecureRandom} index per message), keypair installation,
  * timers, and the queueing between threads.
+ *
+ * <p>The {@code x25519*} methods time the handshake's X25519 operations alone, in µs per operation, wg-core's
+ * {@link X25519} (its own radix-2^51 Montgomery ladder) against BouncyCastle's {@code rfc7748.X25519} on the same
+ * keys, so that the ratios come from one run:
+ * <ul>
+ *   <li>{@code x25519SharedSecret} / {@code x25519SharedSecretBc}: one variable-base DH (six per handshake);</li>
+ *   <li>{@code x25519PublicKey} / {@code x25519PublicKeyBc}: a public key from a private key (two per handshake,
+ *       the ephemeral keys); {@code x25519LadderBasePoint} is the ladder with u = 9, what {@code publicKey} would
+ *       cost without a fixed-base method.</li>
+ * </ul>
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -66,6 +76,12 @@ public class HandshakeBenchmark {
     private final CookieChecker initiatorChecker = new CookieChecker();
     private final CookieChecker responderChecker = new CookieChecker();
 
+    private final byte[] privateRaw = new byte[32];
+    private final byte[] peerPublicRaw = new byte[32];
+    private final byte[] basePoint = new byte[32];
+    private final byte[] out = new byte[32];
+    private Key privateKey;
+
     private final byte[] initiation = new byte[Protocol.Initiation.SIZE];
     private final byte[] response = new byte[Protocol.Response.SIZE];
     private long epochNanos = 1_700_000_000L * SECOND;
@@ -84,6 +100,25 @@ public class HandshakeBenchmark {
         responderMacs = new CookieGenerator(initiator.publicKey());
         initiatorChecker.init(initiator.publicKey());
         responderChecker.init(responder.publicKey());
+
+        privateKey = X25519.generatePrivateKey();
+        privateKey.copyTo(privateRaw, 0);
+        X25519.generatePrivateKey().copyTo(peerPublicRaw, 0);
+        org.bouncycastle.math.ec.rfc7748.X25519.scalarMultBase(peerPublicRaw.clone(), 0, peerPublicRaw, 0);
+        basePoint[0] = 9;
+        // Both implementations must compute the same thing, or the comparison means nothing.
+        byte[] ours = new byte[32];
+        byte[] bc = new byte[32];
+        if (!X25519.sharedSecret(ours, privateRaw, peerPublicRaw)
+                || !org.bouncycastle.math.ec.rfc7748.X25519.calculateAgreement(privateRaw, 0, peerPublicRaw, 0, bc, 0)
+                || !Arrays.equals(ours, bc)) {
+            throw new IllegalStateException("wg-core and BouncyCastle disagree on the shared secret");
+        }
+        org.bouncycastle.math.ec.rfc7748.X25519.scalarMultBase(privateRaw, 0, bc, 0);
+        if (!Arrays.equals(X25519.publicKey(privateKey).bytes(), bc)
+                || !X25519.sharedSecret(ours, privateRaw, basePoint) || !Arrays.equals(ours, bc)) {
+            throw new IllegalStateException("wg-core and BouncyCastle disagree on the public key");
+        }
 
         // One handshake checked end to end: both sides must hold mirrored transport keys.
         Keypair[] pair = handshake();
@@ -106,6 +141,45 @@ public class HandshakeBenchmark {
         Keypair[] pair = handshake();
         bh.consume(pair[0]);
         bh.consume(pair[1]);
+    }
+
+    @Benchmark
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public byte[] x25519SharedSecret() {
+        X25519.sharedSecret(out, privateRaw, peerPublicRaw);
+        return out;
+    }
+
+    @Benchmark
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public byte[] x25519SharedSecretBc() {
+        org.bouncycastle.math.ec.rfc7748.X25519.calculateAgreement(privateRaw, 0, peerPublicRaw, 0, out, 0);
+        return out;
+    }
+
+    @Benchmark
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public Key x25519PublicKey() {
+        return X25519.publicKey(privateKey);
+    }
+
+    @Benchmark
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public byte[] x25519PublicKeyBc() {
+        org.bouncycastle.math.ec.rfc7748.X25519.scalarMultBase(privateRaw, 0, out, 0);
+        return out;
+    }
+
+    @Benchmark
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public byte[] x25519LadderBasePoint() {
+        X25519.sharedSecret(out, privateRaw, basePoint);
+        return out;
     }
 
     private Handshake responderLookup(Key publicKey) {
