@@ -40,11 +40,15 @@ final class TcpTransfer {
                     throw new IllegalStateException(e);
                 }
             });
-            Socket client = Netns.inNamespace(fromNs, Socket::new);
             long start = System.nanoTime();
+            // The JDK creates a socket's file descriptor on connect: connect inside the namespace.
+            Socket client = Netns.inNamespace(fromNs, () -> {
+                Socket s = new Socket();
+                s.connect(new InetSocketAddress(address, port), 10_000);
+                return s;
+            });
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             try (client) {
-                client.connect(new InetSocketAddress(address, port), 10_000);
                 OutputStream out = client.getOutputStream();
                 Random random = new Random(bytes);
                 byte[] buf = new byte[1 << 16];

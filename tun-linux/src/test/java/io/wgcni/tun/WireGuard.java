@@ -104,6 +104,11 @@ final class WireGuard {
         return net.in(ns, cmd.toArray(String[]::new));
     }
 
+    /** Pings until a reply comes, for up to {@code seconds} (a peer re-learning its route takes a moment). */
+    void pingWithin(String address, int seconds) throws IOException {
+        net.in(ns, "ping", "-c", "1", "-w", Integer.toString(seconds), "-i", "0.2", address);
+    }
+
     /** Pings {@code address} from this side; throws with ping's output if nothing comes back. */
     void ping(String address) throws IOException {
         net.in(ns, "ping", "-c", "3", "-i", "0.2", "-W", "3", address);
