@@ -19,7 +19,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * preshared key, persistent keepalives, a roaming peer, and a 200 MB TCP transfer whose digest must match.
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
-class InteropTest {
+class InteropIT {
     private static final long TRANSFER = 200L << 20;
 
     @TempDir

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** jwg as wg and wg-quick drive it: configuration round trips, lifecycle, and garbage on its port. */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class JwgTest {
+class JwgIT {
     @TempDir
     Path dir;
 
