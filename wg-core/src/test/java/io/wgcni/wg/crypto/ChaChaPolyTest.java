@@ -10,8 +10,15 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HexFormat;
 import javax.crypto.SecretKey;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
+/** Every case against both implementations, the instance methods and the static ones (a per-thread instance). */
+@ParameterizedClass(name = "{0}")
+@EnumSource(ChaChaPoly.Impl.class)
 class ChaChaPolyTest {
     private static final HexFormat HEX = HexFormat.of();
     static final byte[] SUNSCREEN = ("Ladies and Gentlemen of the class of '99: If I could offer you only one tip for"
@@ -25,7 +32,23 @@ class ChaChaPolyTest {
             + "fab324e4fad675945585808b4831d7bc3ff4def08e4b7a9de576d26586cec64b6116"
             + "1ae10b594f09e26a7e902ecbd0600691";
 
-    private final ChaChaPoly aead = new ChaChaPoly();
+    private final ChaChaPoly.Impl impl;
+    private final ChaChaPoly aead;
+
+    ChaChaPolyTest(ChaChaPoly.Impl impl) {
+        this.impl = impl;
+        this.aead = new ChaChaPoly(impl);
+    }
+
+    @BeforeEach
+    void useImplForStatics() {
+        ChaChaPoly.useOnThisThread(impl);
+    }
+
+    @AfterEach
+    void restoreDefault() {
+        ChaChaPoly.useOnThisThread(null);
+    }
 
     static byte[] key80() {
         byte[] key = new byte[32];
@@ -159,5 +182,47 @@ class ChaChaPolyTest {
         assertArrayEquals(first, ChaChaPoly.seal(key80(), 0, SUNSCREEN, RFC_AD));
         assertArrayEquals(first, ChaChaPoly.seal(key80(), 0, SUNSCREEN, RFC_AD));
         assertFalse(Arrays.equals(first, ChaChaPoly.seal(key80(), 1, SUNSCREEN, RFC_AD)));
+    }
+
+    @Test
+    void instancesAreOfTheImplementationAsked() {
+        assertEquals(impl, aead.impl());
+        assertEquals(ChaChaPoly.DEFAULT, new ChaChaPoly().impl());
+    }
+
+    @Test
+    void failedOpenIntoAnotherBufferWritesNothing() {
+        SecretKey key = ChaChaPoly.key(key80());
+        byte[] sealed = new byte[SUNSCREEN.length + 16];
+        aead.seal(key, 9, SUNSCREEN, 0, SUNSCREEN.length, sealed, 0, RFC_AD);
+        for (int flip : new int[] {0, SUNSCREEN.length - 1, SUNSCREEN.length, sealed.length - 1}) {
+            byte[] bad = sealed.clone();
+            bad[flip] ^= 0x10;
+            byte[] out = new byte[SUNSCREEN.length];
+            Arrays.fill(out, (byte) 0x3c);
+            assertEquals(-1, aead.open(key, 9, bad, 0, bad.length, out, 0, RFC_AD));
+            byte[] untouched = new byte[SUNSCREEN.length];
+            Arrays.fill(untouched, (byte) 0x3c);
+            assertArrayEquals(untouched, out, "flipped byte " + flip);
+        }
+    }
+
+    @Test
+    void everyLengthAroundTheBlockSizesRoundTrips() {
+        // Partial Poly1305 blocks in the AD and the ciphertext, ChaCha20 blocks (64) and the JDK's keystream
+        // batches (up to 512 bytes with AVX2) ending anywhere.
+        SecretKey key = ChaChaPoly.key(key80());
+        byte[] ad = new byte[33];
+        for (int len = 0; len <= 1100; len += len < 130 ? 1 : 61) {
+            byte[] plain = new byte[len];
+            Arrays.fill(plain, (byte) len);
+            int adLen = len % ad.length;
+            byte[] adPart = Arrays.copyOf(ad, adLen);
+            byte[] sealed = new byte[len + 16];
+            aead.seal(key, len, plain, 0, len, sealed, 0, adPart);
+            byte[] opened = new byte[len];
+            assertEquals(len, aead.open(key, len, sealed, 0, sealed.length, opened, 0, adPart), "length " + len);
+            assertArrayEquals(plain, opened);
+        }
     }
 }

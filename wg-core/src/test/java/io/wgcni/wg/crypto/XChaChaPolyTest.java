@@ -5,10 +5,33 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import java.util.HexFormat;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
+/** XChaChaPoly seals through ChaChaPoly's static methods: every case against both implementations. */
+@ParameterizedClass(name = "{0}")
+@EnumSource(ChaChaPoly.Impl.class)
 class XChaChaPolyTest {
     private static final HexFormat HEX = HexFormat.of();
+
+    private final ChaChaPoly.Impl impl;
+
+    XChaChaPolyTest(ChaChaPoly.Impl impl) {
+        this.impl = impl;
+    }
+
+    @BeforeEach
+    void useImplForStatics() {
+        ChaChaPoly.useOnThisThread(impl);
+    }
+
+    @AfterEach
+    void restoreDefault() {
+        ChaChaPoly.useOnThisThread(null);
+    }
 
     @Test
     void hChaCha20DraftSection221() {
