@@ -39,7 +39,7 @@ measure() { # label server-address
   sleep 0.3
   local bps rtt
   bps=$(ip netns exec $A iperf3 -c "$addr" -t "$secs" -J | python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"])')
-  rtt=$(ip netns exec $A ping -c 20 -i 0.05 -q "$addr" | sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p')
+  rtt=$(ip netns exec $A ping -c 200 -i 0.01 -q "$addr" | sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p')
   printf '%-14s %8.0f Mbit/s   RTT %s ms\n' "$label" "$(echo "$bps / 1000000" | bc -l)" "$rtt"
   eval "bps_$key=$bps; rtt_$key=$rtt"
 }
