@@ -20,8 +20,9 @@ import java.util.Set;
  * more than {@code 2 * size() - 1} nodes and a lookup visits at most 33 (IPv4) or 129 (IPv6) of them.
  *
  * <p>One addition to the kernel's design: each version of a trie carries a 256-entry table of where a walk
- * stands after the address's first 8 bits, so a lookup starts there instead of at the root. The top levels are
- * in cache, but their branch directions are random, and skipping them halves the lookup time of a large table.
+ * stands after the 8 address bits that follow the root's prefix, so a lookup starts there instead of at the
+ * root. The top levels are in cache, but their branch directions are random, and skipping them halves the
+ * lookup time of a large table.
  *
  * <p>Concurrency: the nodes are immutable and a write copies the path from the root down to the node it changes
  * (a persistent trie), builds the new version's table, then publishes the version with one volatile write. A
@@ -137,14 +138,19 @@ public final class AllowedIps<P> {
     // ---- lookup ----
 
     /**
-     * Starts where the version's table says a walk stands after the first 8 bits. A node matches when its first
+     * Starts where the version's table says a walk stands 8 bits past the root's prefix. A node matches when its first
      * {@code cidr} bits equal the address's; the walk then goes on by the address's next bit. A /32 node has no
      * children, so there is no depth check: the child it picks (Java takes a shift of 32 as 0) is null either way.
      */
     @SuppressWarnings("unchecked")
     private P lookup4(int a) {
         Version v = v4;
-        int top = a >>> 24;
+        Node4 root = (Node4) v.root;
+        // Every route lies inside the root's prefix, so an address outside it matches nothing.
+        if (root == null || Integer.numberOfLeadingZeros(a ^ root.key) < root.cidr) {
+            return null;
+        }
+        int top = (a << v.skip) >>> 24;
         Object found = v.found[top];
         for (Node4 n = (Node4) v.next[top]; n != null; n = (a << n.cidr) < 0 ? n.one : n.zero) {
             if (Integer.numberOfLeadingZeros(a ^ n.key) < n.cidr) {
@@ -160,7 +166,11 @@ public final class AllowedIps<P> {
     @SuppressWarnings("unchecked")
     private P lookup6(long hi, long lo) {
         Version v = v6;
-        int top = (int) (hi >>> 56);
+        Node6 root = (Node6) v.root;
+        if (root == null || !root.covers(hi, lo)) {
+            return null;
+        }
+        int top = byteAt(hi, lo, v.skip);
         Object found = v.found[top];
         for (Node6 n = (Node6) v.next[top]; n != null; n = bitAt(hi, lo, n.cidr) ? n.one : n.zero) {
             if (!n.covers(hi, lo)) {
@@ -179,6 +189,17 @@ public final class AllowedIps<P> {
      */
     private static boolean bitAt(long hi, long lo, int i) {
         return ((i < 64 ? hi : lo) << i) < 0;
+    }
+
+    /** Bits {@code s .. s+7} of the 128-bit key {@code hi:lo}, for s in 0..120. */
+    private static int byteAt(long hi, long lo, int s) {
+        if (s == 0) {
+            return (int) (hi >>> 56);
+        }
+        if (s < 64) {
+            return (int) (((hi << s) | (lo >>> (64 - s))) >>> 56);
+        }
+        return (int) ((lo << (s - 64)) >>> 56);
     }
 
     // ---- writes: persistent (path-copying) insert and delete ----
@@ -285,32 +306,36 @@ public final class AllowedIps<P> {
     }
 
     /**
-     * One immutable version of a trie: its root, and for each value of an address's first 8 bits, the state of a
-     * walk from the root once it has passed every node shorter than /8 (those only look at the first 8 bits):
-     * the peer found so far and the node to go on from, or null where the walk has ended.
+     * One immutable version of a trie: its root, and for each value of the 8 address bits that follow the root's
+     * prefix ({@code skip} of them, up to the last 8 of the address), the state of a walk from the root once it
+     * has passed every node shorter than {@code skip + 8}: the peer found so far and the node to go on from, or
+     * null where the walk has ended. Starting after the root's prefix matters when every route shares leading
+     * bits, as IPv6 routes do (all of fd00::/8, say): a table on the first 8 bits would then skip nothing.
      */
     private static final class Version {
         static final Version EMPTY = new Version(null);
 
         final Node root;
+        final int skip;
         final Node[] next = new Node[256];
         final Object[] found = new Object[256];
 
         Version(Node root) {
             this.root = root;
+            this.skip = root == null ? 0 : Math.min(root.cidr, (root instanceof Node4 ? 32 : 128) - 8);
             fill(root, 0, 256, null);
         }
 
         /** Fills entries [from, to), whose walks all arrive at {@code n} having found {@code above}. */
         private void fill(Node n, int from, int to, Object above) {
-            if (n == null || n.cidr >= 8) {
+            if (n == null || n.cidr >= skip + 8) {
                 Arrays.fill(next, from, to, n);
                 Arrays.fill(found, from, to, above);
                 return;
             }
             // Entries outside n's prefix stop here; the rest go on by bit `cidr`, the first after n's prefix.
-            int start = n.topByte();
-            int end = start + (256 >>> n.cidr);
+            int start = n.byteAt(skip);
+            int end = start + (256 >>> (n.cidr - skip));
             fill(null, from, start, above);
             fill(null, end, to, above);
             Object best = n.peer != null ? n.peer : above;
@@ -370,7 +395,8 @@ public final class AllowedIps<P> {
         abstract Node copy(Object peer, Node zero, Node one);
 
         /** The first 8 bits of this node's key. */
-        abstract int topByte();
+        /** Bits {@code s .. s+7} of this node's key. */
+        abstract int byteAt(int s);
     }
 
     private static final class Node4 extends Node {
@@ -406,8 +432,8 @@ public final class AllowedIps<P> {
         }
 
         @Override
-        int topByte() {
-            return key >>> 24;
+        int byteAt(int s) {
+            return (key << s) >>> 24;
         }
     }
 
@@ -446,8 +472,8 @@ public final class AllowedIps<P> {
         }
 
         @Override
-        int topByte() {
-            return (int) (hi >>> 56);
+        int byteAt(int s) {
+            return AllowedIps.byteAt(hi, lo, s);
         }
 
         /** Whether this node's prefix contains the address {@code khi:klo}: the kernel's prefix_matches. */

@@ -337,6 +337,50 @@ class AllowedIpsTest {
         assertSameContents(ref, peers);
     }
 
+    /**
+     * All routes inside one prefix, as in a real IPv6 deployment (everything under fd00::/8) or a cluster's IPv4
+     * range: the lookup table then starts after the root's prefix. Lengths from short to longer than the
+     * address minus 8 bits, where the table's window is clamped to the address's last byte.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"10.0.0.0/8", "10.1.2.0/24", "10.1.2.240/28",
+        "10.1.2.3/32", "fd00::/8", "fd00:1234::/32", "fd00:1:2:3::/64", "fd00:1:2:3:4:5:6:0/122"})
+    void matchesTheReferenceWhenEveryRouteSharesAPrefix(String base) {
+        Prefix within = Prefix.parse(base);
+        byte[] baseBytes = within.addressBytes();
+        Random rnd = new Random(base.hashCode());
+        RouteGen gen = new RouteGen(rnd);
+        ReferenceAllowedIps<Peer> ref = new ReferenceAllowedIps<>();
+        Peer[] peers = {new Peer("a"), new Peer("b"), new Peer("c"), new Peer("d")};
+        boolean v4 = within.isV4();
+        java.util.function.UnaryOperator<byte[]> inside = raw -> {
+            for (int i = 0; i < raw.length; i++) {
+                int m = 0xff00 >>> Math.clamp(within.bits() - 8L * i, 0, 8) & 0xff;
+                raw[i] = (byte) (baseBytes[i] & m | raw[i] & ~m);
+            }
+            return raw;
+        };
+        for (int i = 0; i < 1_000; i++) {
+            byte[] raw = inside.apply(gen.address(v4));
+            int bits = within.bits() + rnd.nextInt(raw.length * 8 - within.bits() + 1);
+            Prefix p = prefix(raw, bits);
+            Peer peer = peers[rnd.nextInt(peers.length)];
+            t.insert(p, peer);
+            ref.insert(p, peer);
+            if (i % 7 == 0) {
+                List<Prefix> all = ref.all();
+                Prefix gone = all.get(rnd.nextInt(all.size()));
+                Peer owner = ref.owner(gone);
+                assertEquals(ref.remove(gone, owner), t.remove(gone, owner));
+            }
+            for (int j = 0; j < 10; j++) {
+                byte[] addr = j % 3 == 0 ? gen.address(v4) : inside.apply(gen.address(v4));
+                assertSame(ref.lookup(addr, 0, addr.length), lookup(addr), () -> "lookup of " + hex(addr));
+            }
+        }
+        assertSameContents(ref, peers);
+    }
+
     private void mutate(Random rnd, RouteGen gen, ReferenceAllowedIps<Peer> ref, Peer[] peers) {
         int what = rnd.nextInt(10);
         Peer peer = peers[rnd.nextInt(peers.length)];
