@@ -340,6 +340,9 @@ public final class Device implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+            if (t.isAlive()) {
+                log.warn("{}: thread {} did not stop within 5 s of close", name, t.getName());
+            }
         }
     }
 

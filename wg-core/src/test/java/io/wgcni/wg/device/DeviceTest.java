@@ -152,8 +152,15 @@ class DeviceTest {
             Node b = h.get(1);
             assertNotNull(roundTrip(a, b, 1));
             Keypair first = a.peer(b).currentKeypair();
+            // B's keepalive must reach A before A's "no reply to data" timer (15 s) would start a handshake.
+            long rx = a.peer(b).rxBytes();
+            h.manualClock().advance(Protocol.KEEPALIVE_TIMEOUT + SECOND);
+            assertTrue(eventually(() -> a.peer(b).rxBytes() > rx), "B's keepalive reached A");
+            Harness.settle();
             // REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT: A, the initiator, only receives from now on.
-            h.advanceGradually(Protocol.REJECT_AFTER_TIME - Protocol.KEEPALIVE_TIMEOUT - Protocol.REKEY_TIMEOUT);
+            h.manualClock().advance(Protocol.REJECT_AFTER_TIME - 2 * Protocol.KEEPALIVE_TIMEOUT - Protocol.REKEY_TIMEOUT
+                - SECOND);
+            assertSame(first, a.peer(b).currentKeypair(), "no handshake in between");
             long initiations = h.count(a, Protocol.TYPE_INITIATION);
             assertNotNull(roundTrip(b, a, 2));
             assertTrue(eventually(() -> h.count(a, Protocol.TYPE_INITIATION) == initiations + 1),

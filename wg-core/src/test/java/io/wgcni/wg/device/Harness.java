@@ -150,23 +150,6 @@ final class Harness implements AutoCloseable {
         return condition.getAsBoolean();
     }
 
-    /**
-     * Moves the manual clock forward a second at a time, letting the devices' threads react in between, as
-     * they would in real time (one jump would fire every timer before any reply is processed).
-     */
-    void advanceGradually(long nanos) {
-        long step = 1_000_000_000L;
-        for (long done = 0; done < nanos; done += step) {
-            manualClock().advance(Math.min(step, nanos - done));
-            try {
-                Thread.sleep(3);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
-    }
-
     /** Lets in-flight work (threads of the devices) settle before the test looks at counters. */
     static void settle() {
         try {
