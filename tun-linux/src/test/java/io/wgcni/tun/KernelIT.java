@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.wgcni.wg.crypto.Key;
 import io.wgcni.wg.crypto.X25519;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -205,18 +204,7 @@ class KernelIT {
         int port = PORT.getAndIncrement();
         ServerSocket server = Netns.inNamespace(vm.ns, () -> new ServerSocket(port, 1, address));
         try (server) {
-            CompletableFuture<String> received = CompletableFuture.supplyAsync(() -> {
-                try (Socket s = server.accept(); InputStream in = s.getInputStream()) {
-                    MessageDigest md = MessageDigest.getInstance("SHA-256");
-                    byte[] buf = new byte[1 << 16];
-                    for (int n; (n = in.read(buf)) > 0; ) {
-                        md.update(buf, 0, n);
-                    }
-                    return HexFormat.of().formatHex(md.digest());
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
+            CompletableFuture<String> received = TcpTransfer.digestOfNextConnection(server);
             long start = System.nanoTime();
             vm.sh("nc " + hostAddress + " " + port + " < /tmp/tx; rm -f /tmp/tx", 180);
             String got = received.get(60, TimeUnit.SECONDS);

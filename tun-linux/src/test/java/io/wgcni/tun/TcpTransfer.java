@@ -23,23 +23,28 @@ final class TcpTransfer {
         }
     }
 
+    /** Accepts one connection on {@code server}, in the background, and returns the SHA-256 of all it carried. */
+    static CompletableFuture<String> digestOfNextConnection(ServerSocket server) {
+        return CompletableFuture.supplyAsync(() -> {
+            try (Socket s = server.accept(); InputStream in = s.getInputStream()) {
+                MessageDigest md = MessageDigest.getInstance("SHA-256");
+                byte[] buf = new byte[1 << 16];
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    md.update(buf, 0, n);
+                }
+                return HexFormat.of().formatHex(md.digest());
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
     static Result run(String fromNs, String toNs, String toAddress, long bytes) throws Exception {
         InetAddress address = InetAddress.getByName(toAddress);
         ServerSocket server = Netns.inNamespace(toNs, () -> new ServerSocket(0, 1, address));
         try (server) {
             int port = server.getLocalPort();
-            CompletableFuture<String> received = CompletableFuture.supplyAsync(() -> {
-                try (Socket s = server.accept(); InputStream in = s.getInputStream()) {
-                    MessageDigest md = MessageDigest.getInstance("SHA-256");
-                    byte[] buf = new byte[1 << 16];
-                    for (int n; (n = in.read(buf)) > 0; ) {
-                        md.update(buf, 0, n);
-                    }
-                    return HexFormat.of().formatHex(md.digest());
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
+            CompletableFuture<String> received = digestOfNextConnection(server);
             long start = System.nanoTime();
             // The JDK creates a socket's file descriptor on connect: connect inside the namespace.
             Socket client = Netns.inNamespace(fromNs, () -> {
