@@ -8,35 +8,40 @@ import java.util.List;
  * The namespaces and host links one test made, removed by {@link #cleanup} (call it from {@code @AfterEach}):
  * deleting a namespace removes every link in it.
  */
-final class Namespaces {
+public final class Namespaces {
     private final List<String> namespaces = new ArrayList<>();
     private final List<String> hostLinks = new ArrayList<>();
     private final List<AutoCloseable> closeables = new ArrayList<>();
 
     /** A new, empty namespace named wgtun-xxxxxx. */
-    String create() throws IOException {
-        String name = Root.unique("wgtun-");
+    public String create() throws IOException {
+        return create("wgtun-");
+    }
+
+    /** A new, empty namespace named prefix + a random suffix. */
+    public String create(String prefix) throws IOException {
+        String name = Root.unique(prefix);
         Netns.add(name);
         namespaces.add(name);
         return name;
     }
 
     /** A link in the host namespace to delete at the end if it still exists. */
-    String hostLink(String name) {
+    public String hostLink(String name) {
         hostLinks.add(name);
         return name;
     }
 
-    <T extends AutoCloseable> T closeLater(T c) {
+    public <T extends AutoCloseable> T closeLater(T c) {
         closeables.add(c);
         return c;
     }
 
-    List<String> created() {
+    public List<String> created() {
         return List.copyOf(namespaces);
     }
 
-    void cleanup() throws Exception {
+    public void cleanup() throws Exception {
         List<Exception> failures = new ArrayList<>();
         for (AutoCloseable c : closeables.reversed()) {
             try {
@@ -72,7 +77,7 @@ final class Namespaces {
     }
 
     /** Asserts that none of the namespaces and host links made here are left. */
-    void assertNothingLeft() throws IOException {
+    public void assertNothingLeft() throws IOException {
         for (String ns : namespaces) {
             if (Netns.exists(ns)) {
                 throw new AssertionError("namespace " + ns + " left behind");

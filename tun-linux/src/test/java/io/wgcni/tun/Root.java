@@ -7,11 +7,11 @@ import java.nio.file.Path;
 import java.util.concurrent.ThreadLocalRandom;
 
 /** What the tests need from the machine: root, /dev/net/tun and iproute2. */
-final class Root {
+public final class Root {
     private Root() {
     }
 
-    static void assumeTunAvailable() {
+    public static void assumeTunAvailable() {
         assumeTrue("root".equals(System.getProperty("user.name")),
                 "these tests create TUN devices and network namespaces: they need root (user is "
                         + System.getProperty("user.name") + ")");
@@ -21,7 +21,7 @@ final class Root {
     }
 
     /** Skips, saying which is missing, unless every command is on the PATH (.ci/run installs them). */
-    static void assumeCommands(String... commands) {
+    public static void assumeCommands(String... commands) {
         for (String c : commands) {
             boolean found = java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":"))
                     .anyMatch(dir -> Files.isExecutable(Path.of(dir, c)));
@@ -31,7 +31,7 @@ final class Root {
     }
 
     /** A fresh name: wgtun-xxxxxx for namespaces, wgt-xxxxxx for links (both within IFNAMSIZ). */
-    static String unique(String prefix) {
+    public static String unique(String prefix) {
         return prefix + Long.toString(ThreadLocalRandom.current().nextLong(1L << 30, 1L << 35), 36);
     }
 }
