@@ -13,10 +13,10 @@ class JoinTokenTest {
 
     @Test
     void parsesTheJoinString() {
-        JoinToken t = JoinToken.parse("abc123.0123456789abcdef:sha256:" + HASH);
+        JoinToken t = JoinToken.parse("abc123.s3cr3tt0k3nvalue:sha256:" + HASH);
         assertEquals("abc123", t.id());
-        assertEquals("0123456789abcdef", t.secret());
-        assertEquals("abc123.0123456789abcdef", t.tokenPart());
+        assertEquals("s3cr3tt0k3nvalue", t.secret());
+        assertEquals("abc123.s3cr3tt0k3nvalue", t.tokenPart());
         assertArrayEquals(HexFormat.of().parseHex(HASH), t.caKeyHash());
         assertFalse(t.toString().contains(t.secret()));
     }
