@@ -1,6 +1,9 @@
 package io.wgcni.cluster.store;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -55,6 +58,14 @@ public final class SqliteStore implements Store {
             throw new IllegalArgumentException("maxBatch must be at least 1");
         }
         this.maxBatch = maxBatch;
+        try {
+            if (!Files.exists(file)) {
+                // SQLite gives its -wal and -shm files the database's mode: 0600 for all three.
+                Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            }
+        } catch (IOException e) {
+            throw new StoreException("cannot create the store " + file + ": " + e.getMessage(), e);
+        }
         try {
             writer = open(file);
             try (Statement s = writer.createStatement()) {
