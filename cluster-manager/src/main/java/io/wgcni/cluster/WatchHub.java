@@ -67,17 +67,22 @@ public final class WatchHub implements AutoCloseable {
         }
         List<WatchPeersResponse> start = new ArrayList<>();
         long floor;
-        Optional<Store.History> history = sinceRevision > 0 ? store.history(sinceRevision, PEERS) : Optional.empty();
-        if (history.isPresent()) {
-            history.get().events().forEach(e -> start.add(message(e)));
-            floor = history.get().revision();
-        } else {
-            Store.Range range = store.range(PEERS);
-            WatchPeersResponse.Builder snapshot = WatchPeersResponse.newBuilder().setKind(Kind.SNAPSHOT)
-                    .setRevision(range.revision());
-            range.kvs().forEach(kv -> snapshot.addPeers(peer(kv)));
-            start.add(snapshot.build());
-            floor = range.revision();
+        try {
+            Optional<Store.History> history = sinceRevision > 0 ? store.history(sinceRevision, PEERS) : Optional.empty();
+            if (history.isPresent()) {
+                history.get().events().forEach(e -> start.add(message(e)));
+                floor = history.get().revision();
+            } else {
+                Store.Range range = store.range(PEERS);
+                WatchPeersResponse.Builder snapshot = WatchPeersResponse.newBuilder().setKind(Kind.SNAPSHOT)
+                        .setRevision(range.revision());
+                range.kvs().forEach(kv -> snapshot.addPeers(peer(kv)));
+                start.add(snapshot.build());
+                floor = range.revision();
+            }
+        } catch (RuntimeException e) {
+            watchers.remove(w);
+            throw e;
         }
         w.start(start, floor);
     }
