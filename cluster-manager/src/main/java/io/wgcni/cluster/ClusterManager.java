@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedTrustManager;
@@ -78,6 +79,7 @@ public final class ClusterManager implements AutoCloseable {
     private final ExecutorService replies = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("reply-", 0).factory());
     private final Server server;
     private final HTTPServer metricsServer;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     private ClusterManager(Options o) throws IOException {
         HostPort listen = HostPort.parse("--listen", o.listen(), true);
@@ -148,6 +150,9 @@ public final class ClusterManager implements AutoCloseable {
      */
     @Override
     public void close() {
+        if (closed.getAndSet(true)) {
+            return;
+        }
         health.enterTerminalState();
         server.shutdown();
         hub.close();

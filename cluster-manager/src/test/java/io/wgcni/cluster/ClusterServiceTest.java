@@ -489,6 +489,35 @@ class ClusterServiceTest {
         assertTrue(end instanceof Status s && s.getCode() == Status.Code.RESOURCE_EXHAUSTED, String.valueOf(end));
     }
 
+    @Test
+    void shutdownEndsWatchStreamsWithUnavailableAtOnce() throws Exception {
+        TestCluster c = cluster();
+        ClusterClient admin = c.admin();
+        BlockingQueue<Object> q = new LinkedBlockingQueue<>();
+        admin.async().watchPeers(WatchPeersRequest.getDefaultInstance(), new StreamObserver<>() {
+            @Override
+            public void onNext(WatchPeersResponse value) {
+                q.add(value);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                q.add(Status.fromThrowable(t).getCode());
+            }
+
+            @Override
+            public void onCompleted() {
+                q.add("completed");
+            }
+        });
+        assertTrue(q.poll(10, TimeUnit.SECONDS) instanceof WatchPeersResponse);
+        long start = System.nanoTime();
+        c.manager.close();
+        assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(3), "close waited for the open stream");
+        assertEquals(Status.Code.UNAVAILABLE, q.poll(10, TimeUnit.SECONDS));
+        assertEquals(Status.Code.UNAVAILABLE, code(() -> allocate(admin, "a")));
+    }
+
     static BlockingQueue<WatchPeersResponse> watch(ClusterClient client, long since) {
         BlockingQueue<WatchPeersResponse> q = new LinkedBlockingQueue<>();
         client.async().watchPeers(WatchPeersRequest.newBuilder().setSinceRevision(since).build(), new StreamObserver<>() {
