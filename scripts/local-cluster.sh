@@ -242,6 +242,7 @@ cmd_graph() {
     echo 'graph wgcni {'
     echo '  graph [rankdir=LR, fontname="Helvetica", label="wgcni mesh: every edge is a WireGuard tunnel", labelloc=t];'
     echo '  node [fontname="Helvetica", shape=box, style=rounded];'
+    echo '  edge [fontname="Helvetica", fontsize=10];'
     echo "  cm [label=\"cluster-manager\\n$UNDERLAY.254:$PORT\", shape=ellipse];"
     declare -A key_of=()
     for ((n = 1; n <= NODES; n++)); do
@@ -255,7 +256,7 @@ cmd_graph() {
       echo "    node$n [label=\"$(node_if "$n")\\n$UNDERLAY.$n\\n${pub:0:10}...\", shape=box3d];"
       for ((c = 1; c <= CONTAINERS; c++)); do
         echo "    n${n}c$c [label=\"$(ctr_ns "$n" "$c")\\neth0 $(container_addr "$n" "$c")\"];"
-        echo "    node$n -- n${n}c$c [label=\"loopback\"];"
+        echo "    node$n -- n${n}c$c [label=\"WireGuard over loopback UDP\"];"
       done
       echo "  }"
       echo "  node$n -- cm [style=dashed, label=\"gRPC/mTLS\"];"
