@@ -157,6 +157,17 @@ EOF
     wait_for_line "$(node_dir "$n")/node-manager.log" "node-manager ready" "$(cat "$(node_dir "$n")/node-manager.pid")" 90 "node-manager of node$n"
   done
 
+  step "Waiting for every node to have the other $((nodes - 1)) as peers"
+  local i peers
+  for ((n = 1; n <= nodes; n++)); do
+    for ((i = 0; ; i++)); do
+      peers=$(wg show "$(node_if "$n")" dump 2>/dev/null | tail -n +2 | awk -F'\t' '$4 !~ /\/(32|128)(,|$)/' | wc -l)
+      [ "$peers" -ge $((nodes - 1)) ] && break
+      [ "$i" -lt 300 ] || die "node$n has $peers node peers after 30 s (see $(node_dir "$n")/node-manager.log)"
+      sleep 0.1
+    done
+  done
+
   if [ "$containers" -gt 0 ]; then
     step "Containers: $containers per node, attached by the CNI plugin ($PLUGIN)"
     for ((n = 1; n <= nodes; n++)); do
@@ -183,7 +194,9 @@ checks() {
         [ "$from" = "$(ctr_ns "$m" "$c")" ] && continue
         addr=$(container_addr "$m" "$c")
         total=$((total + 1))
-        if [ -n "$addr" ] && ip netns exec "$from" ping -c 1 -W 3 "$addr" >/dev/null 2>&1; then
+        # Three tries: a first packet may wait for a handshake, and a lost initiation is retried after 5 s.
+        if [ -n "$addr" ] && { ip netns exec "$from" ping -c 1 -W 2 "$addr" || ip netns exec "$from" ping -c 1 -W 3 "$addr" \
+            || ip netns exec "$from" ping -c 1 -W 5 "$addr"; } >/dev/null 2>&1; then
           printf '    ok    %-22s -> %-22s %s\n' "$from" "$(ctr_ns "$m" "$c")" "$addr"
         else
           printf '    FAIL  %-22s -> %-22s %s\n' "$from" "$(ctr_ns "$m" "$c")" "${addr:-no address}"
