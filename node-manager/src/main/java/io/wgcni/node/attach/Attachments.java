@@ -186,23 +186,18 @@ public final class Attachments implements AutoCloseable {
             }
             Attachment a = new Attachment(id, ifname, netns, slot.getAsInt(),
                     X25519.generatePrivateKey().toBase64(), 0, mtu, System.currentTimeMillis());
-            store.save(a); // before the interface exists: a crash from here on leaves a record to clean up by
-            LinuxTun tun;
+            // Recorded before the interface exists: after a crash from here on, reconcile finds what to clean up.
+            store.save(a);
+            ContainerTunnel t = null;
             try {
-                tun = Sandbox.create(netns, ifname, mtu, addressing(a.slot()), request.getReplaceDefaultRoute());
-            } catch (FileAlreadyExistsException e) {
-                store.remove(id, ifname);
-                throw Status.ALREADY_EXISTS.withDescription("ifname: an interface named " + ifname
-                        + " already exists in " + netns).asException();
-            } catch (IOException | RuntimeException e) {
-                store.remove(id, ifname);
-                throw e;
-            }
-            ContainerTunnel t;
-            try {
+                LinuxTun tun = Sandbox.create(netns, ifname, mtu, addressing(a.slot()),
+                        request.getReplaceDefaultRoute());
                 t = ContainerTunnel.start(a, tun, hub, prefixes(a.slot()), nodeNetns, true);
-                store.save(t.attachment);
+                store.save(t.attachment); // with its port
             } catch (IOException | RuntimeException e) {
+                if (t != null) {
+                    t.destroy();
+                }
                 store.remove(id, ifname);
                 throw e;
             }
@@ -210,6 +205,11 @@ public final class Attachments implements AutoCloseable {
             log.info("{}/{}: attached in {} as {}, tunnel UDP port {}", id, ifname, netns,
                     addressing(a.slot()).addresses(), t.attachment.port());
             return response(t);
+        } catch (FileAlreadyExistsException e) {
+            throw Status.ALREADY_EXISTS.withDescription("ifname: an interface named " + ifname + " already exists in "
+                    + netns).asException();
+        } catch (Sandbox.DefaultRouteExists e) {
+            throw failed(e.getMessage());
         } catch (IOException | RuntimeException e) {
             log.warn("{}/{}: attach failed: {}", id, ifname, e.getMessage());
             throw Status.INTERNAL.withDescription("attaching " + ifname + " in " + netns + ": " + e.getMessage())

@@ -187,6 +187,14 @@ class AttachmentsIT {
         assertTrue(Links.in(ns).exists("eth1"), "left alone");
         assertEquals(1, attachments.count(), "nothing recorded for the refused ones");
 
+        // Chained after another interface: without replace_default_route the existing default route stays, and
+        // the attach fails with nothing left behind.
+        StatusException routed = assertThrows(StatusException.class, () -> attachments.attach(attach("ctr-a", ns, "net1")));
+        assertEquals(Status.Code.FAILED_PRECONDITION, routed.getStatus().getCode());
+        assertTrue(routed.getStatus().getDescription().contains("replace_default_route"));
+        assertFalse(Links.in(ns).exists("net1"));
+        assertEquals(1, attachments.count());
+
         // A second interface of the same container is a second attachment with its own address.
         AttachResponse second = attachments.attach(attach("ctr-a", ns, "net1").toBuilder()
                 .setReplaceDefaultRoute(true).setMtu(1300).build());
