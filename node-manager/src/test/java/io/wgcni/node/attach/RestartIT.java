@@ -7,10 +7,13 @@ import static io.wgcni.node.attach.TestNode.exec;
 import static io.wgcni.node.attach.TestNode.ping;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.grpc.StatusException;
 import io.wgcni.api.node.v1.AttachResponse;
 import io.wgcni.tun.Links;
+import io.wgcni.tun.LinuxTun;
 import io.wgcni.tun.TunTestAccess;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -112,6 +115,27 @@ class RestartIT {
                 "the dropped attachments' addresses are free again");
         ping(nsA, "10.100.3.1");
         assertFalse(Links.in(nsC).exists("eth0"));
+    }
+
+    @Test
+    void anAttachmentThatCannotBeRestoredIsKeptUntilDetachRemovesItsInterface() throws Exception {
+        node.startHub();
+        attachments = node.attachments();
+        String ns = node.container("a");
+        attachments.attach(attach("ctr-a", ns, "eth0"));
+        attachments.close(false);
+        // Someone else holds the container's TUN (a node-manager that did not die, say): it cannot be restored.
+        try (LinuxTun holder = LinuxTun.openPersistentIn(TestNode.path(ns), "eth0")) {
+            assertTrue(holder.isPersistent());
+            attachments = node.attachments();
+            assertEquals(0, attachments.reconcile());
+            assertEquals(1, attachments.count(), "kept, so that Detach still knows what to remove");
+            StatusException e = assertThrows(StatusException.class, () -> attachments.check(check("ctr-a", ns, "eth0")));
+            assertTrue(e.getStatus().getDescription().contains("is not running"), e.getStatus().getDescription());
+        }
+        attachments.detach(AttachmentsIT.detach("ctr-a", "eth0"));
+        assertFalse(Links.in(ns).exists("eth0"), "the persistent interface was removed");
+        assertEquals(0, attachments.count());
     }
 
     /**
