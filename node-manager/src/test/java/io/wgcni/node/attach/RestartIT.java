@@ -79,14 +79,16 @@ class RestartIT {
             long t1 = System.nanoTime();
             assertEquals(2, attachments.reconcile());
             long t2 = System.nanoTime();
-            assertTrue(flow.awaitReceivedMoreThan(Math.max(before, flow.received()), 10_000), "traffic resumes");
+            // The tunnels are back when a ping goes through (within 3 s, or this fails); TCP resumes at its next
+            // retransmission, whose timeout has grown with the outage (exponential backoff from 200 ms).
+            long ping = TestNode.firstReplyMillis(nsA, "10.100.3.3");
+            assertTrue(flow.awaitReceivedMoreThan(Math.max(before, flow.received()), 10_000), "TCP resumes");
             long t3 = System.nanoTime();
             String[] digests = flow.digests(120);
             assertEquals(digests[0], digests[1], "every byte arrived once, in order");
-            System.out.printf("restart: down for %d ms (stop %d ms, reconcile %d ms); traffic resumed %d ms after"
-                    + " reconcile returned, %d ms after the stop began%n", ms(t1 - t0), ms(t1 - t0), ms(t2 - t1),
-                    ms(t3 - t2), ms(t3 - t0));
-            assertTrue(t3 - t2 < TimeUnit.SECONDS.toNanos(3), "resumed within 3 s: " + ms(t3 - t2) + " ms");
+            System.out.printf("restart: down for %d ms (stop %d ms, reconcile %d ms); after reconcile returned, the"
+                    + " first ping got through in %d ms and TCP resumed in %d ms%n", ms(t2 - t0), ms(t1 - t0),
+                    ms(t2 - t1), ping, ms(t3 - t2));
         }
         assertEquals(a.getPublicKey(), attachments.attach(attach("ctr-a", nsA, "eth0")).getPublicKey(),
                 "the same key and address after the restart");
@@ -164,14 +166,14 @@ class RestartIT {
                 try {
                     long t1 = System.nanoTime();
                     assertEquals(2, second.restored);
-                    assertTrue(flow.awaitReceivedMoreThan(Math.max(before, flow.received()), 10_000));
+                    long ping = TestNode.firstReplyMillis(nsA, "10.100.3.3");
+                    assertTrue(flow.awaitReceivedMoreThan(Math.max(before, flow.received()), 10_000), "TCP resumes");
                     long t2 = System.nanoTime();
                     String[] digests = flow.digests(120);
                     assertEquals(digests[0], digests[1]);
                     System.out.printf("SIGKILL: the new node-manager was ready %d ms after the kill (JVM start"
-                            + " included; its reconcile took %d ms); traffic resumed %d ms after it was ready%n",
-                            ms(t1 - t0), second.reconcileMillis, ms(t2 - t1));
-                    assertTrue(t2 - t1 < TimeUnit.SECONDS.toNanos(3), ms(t2 - t1) + " ms");
+                            + " included; its reconcile took %d ms); after that the first ping got through in %d ms"
+                            + " and TCP resumed in %d ms%n", ms(t1 - t0), second.reconcileMillis, ping, ms(t2 - t1));
                     ping(nsB, "10.100.3.2");
                 } finally {
                     second.stop(true);
