@@ -91,6 +91,10 @@ class AttachmentStoreTest {
     @Test
     void keepsAttachmentsAndAllocationsAcrossAReopenInAFileOnlyRootCanRead() throws Exception {
         String key = X25519.generatePrivateKey().toBase64();
+        Path fresh = dir.resolve("data/attachments");
+        new AttachmentStore(fresh, 2, 254).close();
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(fresh)),
+                "a directory it creates is the owner's alone");
         try (AttachmentStore store = new AttachmentStore(dir, 2, 254)) {
             int slot = store.allocate("container:abc/eth0").getAsInt();
             store.save(new Attachment("abc", "eth0", "/var/run/netns/x", slot, key, 0, 1400, 1234));
