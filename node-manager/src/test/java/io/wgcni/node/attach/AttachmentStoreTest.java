@@ -225,8 +225,5 @@ class AttachmentStoreTest {
         assertEquals(254, n.lastSlot());
         assertEquals("10.100.3.254", n.addressV4(254).getHostAddress());
         assertEquals(io.wgcni.wg.io.InetAddresses.parse("fd00:100:0:3::fe"), n.addressV6(254));
-        assertEquals(7, n.slotOf(io.wgcni.wg.io.InetAddresses.parse("10.100.3.7")));
-        assertEquals(-1, n.slotOf(io.wgcni.wg.io.InetAddresses.parse("10.100.3.1")), "the node's own");
-        assertEquals(-1, n.slotOf(io.wgcni.wg.io.InetAddresses.parse("10.100.3.255")), "broadcast");
     }
 }
