@@ -14,11 +14,11 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /** Moves bytes over TCP from one namespace to another and compares SHA-256 digests of what went and came. */
-final class TcpTransfer {
+public final class TcpTransfer {
     private TcpTransfer() {}
 
-    record Result(String sent, String received, long bytes, double seconds) {
-        double megabitsPerSecond() {
+    public record Result(String sent, String received, long bytes, double seconds) {
+        public double megabitsPerSecond() {
             return bytes * 8 / seconds / 1e6;
         }
     }
@@ -39,7 +39,7 @@ final class TcpTransfer {
         });
     }
 
-    static Result run(String fromNs, String toNs, String toAddress, long bytes) throws Exception {
+    public static Result run(String fromNs, String toNs, String toAddress, long bytes) throws Exception {
         InetAddress address = InetAddress.getByName(toAddress);
         ServerSocket server = Netns.inNamespace(toNs, () -> new ServerSocket(0, 1, address));
         try (server) {
