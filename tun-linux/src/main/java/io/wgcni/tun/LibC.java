@@ -37,12 +37,21 @@ final class LibC {
 
     /** {@code _IOW('T', 202, int)}. */
     static final long TUNSETIFF = 0x400454caL;
+    /** {@code _IOW('T', 203, int)}: the argument is the value itself, not a pointer. */
+    static final long TUNSETPERSIST = 0x400454cbL;
     /** {@code _IOR('T', 210, unsigned int)}. */
     static final long TUNGETIFF = 0x800454d2L;
+    /** {@code _IO(0xb7, 0x3)}: the type of namespace an nsfs descriptor refers to. */
+    static final long NS_GET_NSTYPE = 0xb703L;
     static final long SIOCGIFMTU = 0x8921;
     static final long SIOCSIFMTU = 0x8922;
     static final short IFF_TUN = 0x0001;
     static final short IFF_NO_PI = 0x1000;
+    static final short IFF_PERSIST = 0x0800;
+    /** With TUNSETIFF: fail with EBUSY instead of attaching to an existing interface of that name. */
+    static final short IFF_TUN_EXCL = (short) 0x8000;
+    static final int EBUSY = 16;
+    static final int EINVAL = 22;
 
     /** {@code IFNAMSIZ}: an interface name is at most 15 bytes and a NUL. */
     static final int IFNAMSIZ = 16;
@@ -65,6 +74,9 @@ final class LibC {
     static native int close(int fd);
 
     static native int ioctl(int fd, long request, byte[] arg) throws LastErrorException;
+
+    /** An ioctl whose argument is a number ({@code TUNSETPERSIST}, {@code NS_GET_NSTYPE}). */
+    static native int ioctl(int fd, long request, long arg) throws LastErrorException;
 
     static native int socket(int domain, int type, int protocol) throws LastErrorException;
 

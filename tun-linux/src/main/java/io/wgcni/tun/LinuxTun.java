@@ -5,6 +5,8 @@ import io.wgcni.wg.io.Packet;
 import io.wgcni.wg.io.Tun;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.NoSuchFileException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -22,6 +24,10 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>Thread safety: any number of threads may read and write at once. {@link #close} waits until no call is
  * using the descriptor before it closes it (which removes the interface, unless it was made persistent).
+ *
+ * <p>Persistent interfaces ({@link #createPersistentIn}, {@link #openPersistentIn}) outlive the process that made
+ * them: a daemon restarted after a crash attaches to its interfaces again, and the traffic through them resumes
+ * without the namespace's addresses and routes ever going away.
  */
 public final class LinuxTun implements Tun {
     static final String DEV_NET_TUN = "/dev/net/tun";
@@ -53,13 +59,23 @@ public final class LinuxTun implements Tun {
         this.mtu = mtu;
     }
 
+    /** How {@link #open} treats an interface that already has the name. */
+    private enum Mode {
+        /** Creates the interface, or attaches to a persistent TUN of that name no one holds (TUNSETIFF's default). */
+        CREATE_OR_ATTACH,
+        /** Creates a new interface and makes it persistent; fails if the name is taken. */
+        CREATE_PERSISTENT,
+        /** Attaches to an existing persistent TUN; fails if there is none. */
+        ATTACH_PERSISTENT
+    }
+
     /**
      * Creates a TUN interface in this thread's network namespace. {@code name} may be a template such as
      * {@code "wg%d"}: {@link #name()} tells what the kernel chose. {@code mtu <= 0} keeps the kernel's default
      * (1500). The interface is left down and without addresses (see {@link Links}).
      */
     public static LinuxTun create(String name, int mtu) throws IOException {
-        return open(name, mtu, null);
+        return open(name, mtu, null, Mode.CREATE_OR_ATTACH);
     }
 
     /**
@@ -68,10 +84,45 @@ public final class LinuxTun implements Tun {
      * exits, and stays attached to that interface: reads and writes from any thread of this process reach it.
      */
     public static LinuxTun createIn(String netns, String name, int mtu) throws IOException {
-        return Netns.inNamespace(netns, () -> open(name, mtu, netns));
+        return Netns.inNamespace(netns, () -> open(name, mtu, netns, Mode.CREATE_OR_ATTACH));
     }
 
-    private static LinuxTun open(String name, int mtu, String netns) throws IOException {
+    /**
+     * Creates a new persistent TUN ({@code TUNSETPERSIST}) in {@code netns} (null: this thread's namespace): the
+     * interface, its addresses and routes outlive this object and this process, until {@link #setPersistent
+     * setPersistent(false)} and {@link #close}, or until its namespace goes away. Fails with {@link
+     * FileAlreadyExistsException} when any interface of that name exists there ({@code IFF_TUN_EXCL}): it never
+     * takes over someone else's.
+     */
+    public static LinuxTun createPersistentIn(String netns, String name, int mtu) throws IOException {
+        return inNamespace(netns, () -> open(name, mtu, netns, Mode.CREATE_PERSISTENT));
+    }
+
+    /**
+     * Attaches to the persistent TUN {@code name} in {@code netns} (null: this thread's namespace), as a restarted
+     * process does to find its interface as it left it; the MTU is the interface's. Fails with {@link
+     * NoSuchFileException} when there is no such interface, and with an IOException when it is not a TUN or
+     * another descriptor holds it.
+     */
+    public static LinuxTun openPersistentIn(String netns, String name) throws IOException {
+        return inNamespace(netns, () -> open(name, 0, netns, Mode.ATTACH_PERSISTENT));
+    }
+
+    private static LinuxTun inNamespace(String netns, java.util.concurrent.Callable<LinuxTun> body)
+            throws IOException {
+        if (netns == null) {
+            try {
+                return body.call();
+            } catch (IOException | RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IOException(e);
+            }
+        }
+        return Netns.inNamespace(netns, body);
+    }
+
+    private static LinuxTun open(String name, int mtu, String netns, Mode mode) throws IOException {
         byte[] nameBytes = name.getBytes(StandardCharsets.US_ASCII);
         if (nameBytes.length == 0 || nameBytes.length >= LibC.IFNAMSIZ) {
             throw new IllegalArgumentException("an interface name has 1 to 15 characters: '" + name + "'");
@@ -82,19 +133,30 @@ public final class LinuxTun implements Tun {
         try {
             fd = LibC.open(DEV_NET_TUN, LibC.O_RDWR | LibC.O_NONBLOCK | LibC.O_CLOEXEC);
             byte[] ifr = ifreq(nameBytes);
-            putShort(ifr, LibC.IFNAMSIZ, (short) (LibC.IFF_TUN | LibC.IFF_NO_PI));
+            short flags = (short) (LibC.IFF_TUN | LibC.IFF_NO_PI | (mode == Mode.CREATE_PERSISTENT ? LibC.IFF_TUN_EXCL : 0));
+            putShort(ifr, LibC.IFNAMSIZ, flags);
             try {
                 LibC.ioctl(fd, LibC.TUNSETIFF, ifr);
             } catch (LastErrorException e) {
+                if (mode == Mode.CREATE_PERSISTENT && e.getErrorCode() == LibC.EBUSY) {
+                    throw new FileAlreadyExistsException(name, null, "an interface of that name exists");
+                }
                 throw new IOException(LibC.error("TUNSETIFF " + name, e));
             }
             String actual = ifName(ifr);
+            if (mode == Mode.ATTACH_PERSISTENT && (flags(fd) & LibC.IFF_PERSIST) == 0) {
+                // TUNSETIFF made a new interface: there was none to attach to. Closing removes it again.
+                throw new NoSuchFileException(name, null, "no persistent TUN of that name");
+            }
             ctl = LibC.socket(LibC.AF_INET, LibC.SOCK_DGRAM | LibC.SOCK_CLOEXEC, 0);
             if (mtu > 0) {
                 setMtu(ctl, actual, mtu);
             }
             int kernelMtu = getMtu(ctl, actual);
             wake = LibC.eventfd(0, LibC.EFD_CLOEXEC | LibC.EFD_NONBLOCK);
+            if (mode == Mode.CREATE_PERSISTENT) {
+                LibC.ioctl(fd, LibC.TUNSETPERSIST, 1L); // last: nothing after it can fail and leave it behind
+            }
             return new LinuxTun(fd, wake, ctl, actual, netns, kernelMtu);
         } catch (LastErrorException e) {
             closeQuietly(fd, wake, ctl);
@@ -103,6 +165,17 @@ public final class LinuxTun implements Tun {
             closeQuietly(fd, wake, ctl);
             throw e;
         }
+    }
+
+    /** The interface flags TUNGETIFF reports ({@code IFF_TUN}, {@code IFF_PERSIST}...). */
+    private static int flags(int fd) throws IOException {
+        byte[] ifr = new byte[LibC.IFREQ_SIZE];
+        try {
+            LibC.ioctl(fd, LibC.TUNGETIFF, ifr);
+        } catch (LastErrorException e) {
+            throw new IOException(LibC.error("TUNGETIFF", e));
+        }
+        return (ifr[LibC.IFNAMSIZ] & 0xff) | (ifr[LibC.IFNAMSIZ + 1] & 0xff) << 8;
     }
 
     // ---- Tun ----
@@ -218,6 +291,36 @@ public final class LinuxTun implements Tun {
         try {
             mtu = getMtu(ctlFd, name);
             return mtu;
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Makes the interface persistent or not ({@code TUNSETPERSIST}). A persistent interface stays, with its
+     * addresses and routes, when its descriptor is closed (by {@link #close}, or by the process dying); turning it
+     * off before {@link #close} makes close remove it.
+     */
+    public void setPersistent(boolean persistent) throws IOException {
+        if (!acquire()) {
+            throw new IOException(name + " is closed");
+        }
+        try {
+            LibC.ioctl(fd, LibC.TUNSETPERSIST, persistent ? 1L : 0L);
+        } catch (LastErrorException e) {
+            throw new IOException(describe("TUNSETPERSIST", e.getErrorCode()));
+        } finally {
+            release();
+        }
+    }
+
+    /** Whether the interface outlives its descriptor (see {@link #setPersistent}). */
+    public boolean isPersistent() throws IOException {
+        if (!acquire()) {
+            throw new IOException(name + " is closed");
+        }
+        try {
+            return (flags(fd) & LibC.IFF_PERSIST) != 0;
         } finally {
             release();
         }

@@ -121,6 +121,27 @@ public final class Netns {
         Links.check(List.of(Links.ipCommand(), "netns", "delete", name));
     }
 
+    /**
+     * True when {@code nsPathOrName} is a network namespace file (an nsfs file of type {@code CLONE_NEWNET}):
+     * false for a missing file, a plain file, or another kind of namespace. Asks the kernel ({@code
+     * NS_GET_NSTYPE}); nothing is entered.
+     */
+    public static boolean isNetworkNamespace(String nsPathOrName) {
+        int fd;
+        try {
+            fd = LibC.open(path(nsPathOrName).toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
+        } catch (LastErrorException | IllegalArgumentException e) {
+            return false;
+        }
+        try {
+            return LibC.ioctl(fd, LibC.NS_GET_NSTYPE, 0L) == LibC.CLONE_NEWNET;
+        } catch (LastErrorException e) {
+            return false; // ENOTTY: not a namespace file
+        } finally {
+            LibC.close(fd);
+        }
+    }
+
     public static boolean exists(String name) {
         return Files.exists(path(name));
     }

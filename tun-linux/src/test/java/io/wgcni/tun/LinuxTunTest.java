@@ -251,6 +251,61 @@ class LinuxTunTest {
     }
 
     @Test
+    void aPersistentTunOutlivesItsDescriptorWithItsAddressAndCanBeAttachedAgain() throws Exception {
+        String ns = namespace();
+        LinuxTun first = LinuxTun.createPersistentIn(ns, "wgtp0", 1380);
+        try {
+            assertTrue(first.isPersistent());
+            Netns.runIn(ns, () -> Files.writeString(Path.of("/proc/sys/net/ipv6/conf/wgtp0/disable_ipv6"), "1"));
+            Links.in(ns).addAddress("wgtp0", "10.77.0.1/24");
+            Links.in(ns).setUp("wgtp0");
+        } finally {
+            first.close();
+        }
+        assertTrue(Links.in(ns).exists("wgtp0"), "a persistent TUN stays when its descriptor closes");
+        assertTrue(Links.in(ns).ip("-o", "addr", "show", "dev", "wgtp0").contains("10.77.0.1/24"));
+
+        LinuxTun again = fixture.closeLater(LinuxTun.openPersistentIn(ns, "wgtp0"));
+        assertEquals("wgtp0", again.name());
+        assertEquals(1380, again.mtu(), "the MTU is the interface's");
+        assertTrue(again.isPersistent());
+        InetAddress self = InetAddress.getByName("10.77.0.1");
+        InetAddress peer = InetAddress.getByName("10.77.0.2");
+        Packet request = new Packet();
+        request.set(Packet.HEADROOM, Icmp.echo4(request.buf, Packet.HEADROOM, peer, self, 0x77, 1, 200));
+        exchange(again, request, p -> Icmp.isEchoReply(p.buf, p.offset, p.length, self, peer, 0x77, 1), 5);
+
+        again.setPersistent(false);
+        assertFalse(again.isPersistent());
+        again.close();
+        Thread.sleep(50); // the kernel unregisters the interface asynchronously
+        assertFalse(Links.in(ns).exists("wgtp0"), "no longer persistent: closing removed it");
+    }
+
+    @Test
+    void createPersistentNeverTakesOverAnExistingInterface() throws Exception {
+        String ns = namespace();
+        LinuxTun held = fixture.closeLater(LinuxTun.createIn(ns, "wgtx0", 1420));
+        assertThrows(java.nio.file.FileAlreadyExistsException.class, () -> LinuxTun.createPersistentIn(ns, "wgtx0", 1420));
+        assertFalse(held.isPersistent(), "the existing TUN is left as it was");
+        Links.in(ns).ip("link", "add", "wgtd0", "type", "veth", "peer", "name", "wgtd1");
+        assertThrows(java.nio.file.FileAlreadyExistsException.class, () -> LinuxTun.createPersistentIn(ns, "wgtd0", 1420));
+        assertTrue(Links.in(ns).exists("wgtd0"));
+    }
+
+    @Test
+    void openPersistentFindsNothingToAttachToAndLeavesNothingBehind() throws Exception {
+        String ns = namespace();
+        assertThrows(java.nio.file.NoSuchFileException.class, () -> LinuxTun.openPersistentIn(ns, "wgtn0"));
+        assertFalse(Links.in(ns).exists("wgtn0"), "the interface TUNSETIFF made on the way was removed");
+
+        LinuxTun held = fixture.closeLater(LinuxTun.createPersistentIn(ns, "wgtb0", 1420));
+        IOException busy = assertThrows(IOException.class, () -> LinuxTun.openPersistentIn(ns, "wgtb0"));
+        assertTrue(busy.getMessage().contains("busy"), busy.getMessage());
+        held.setPersistent(false);
+    }
+
+    @Test
     void rejectsNamesTheKernelCannotHold() {
         assertThrows(IllegalArgumentException.class, () -> LinuxTun.create("", 1420));
         assertThrows(IllegalArgumentException.class, () -> LinuxTun.create("sixteen-chars-xx", 1420));

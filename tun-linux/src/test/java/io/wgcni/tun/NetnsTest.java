@@ -103,4 +103,20 @@ class NetnsTest {
         var e = assertThrows(CommandException.class, () -> Netns.delete(ns));
         assertTrue(e.command().contains("delete") && !e.stderr().isBlank(), e.getMessage());
     }
+
+    @Test
+    void tellsANetworkNamespaceFromOtherFiles() throws Exception {
+        String ns = fixture.create();
+        assertTrue(Netns.isNetworkNamespace(ns));
+        assertTrue(Netns.isNetworkNamespace("/proc/self/ns/net"));
+        assertFalse(Netns.isNetworkNamespace("/proc/self/ns/uts"), "a namespace, but not a network one");
+        Path plain = Files.createTempFile("wgtun-", ".ns");
+        try {
+            assertFalse(Netns.isNetworkNamespace(plain.toString()));
+        } finally {
+            Files.delete(plain);
+        }
+        assertFalse(Netns.isNetworkNamespace("/var/run/netns/wgtun-no-such-namespace"));
+        assertFalse(Netns.isNetworkNamespace(""));
+    }
 }

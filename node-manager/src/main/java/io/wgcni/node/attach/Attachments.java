@@ -1,0 +1,499 @@
+package io.wgcni.node.attach;
+
+import io.grpc.Status;
+import io.grpc.StatusException;
+import io.wgcni.api.node.v1.AttachRequest;
+import io.wgcni.api.node.v1.AttachResponse;
+import io.wgcni.api.node.v1.AttachmentRef;
+import io.wgcni.api.node.v1.CheckRequest;
+import io.wgcni.api.node.v1.DetachRequest;
+import io.wgcni.api.node.v1.GarbageCollectRequest;
+import io.wgcni.api.node.v1.PeerInfo;
+import io.wgcni.api.node.v1.Route;
+import io.wgcni.node.attach.AttachmentStore.Attachment;
+import io.wgcni.node.attach.Sandbox.Addressing;
+import io.wgcni.tun.LinuxTun;
+import io.wgcni.tun.Netns;
+import io.wgcni.wg.crypto.X25519;
+import io.wgcni.wg.device.Device;
+import io.wgcni.wg.device.Peer;
+import io.wgcni.wg.device.Prefix;
+import io.wgcni.wg.io.InetAddresses;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The containers' side of the node: gives a container interface (container id, ifname, netns) an address from the
+ * node's subnet, a TUN inside its namespace and a WireGuard tunnel to the node's wg0, and takes them back.
+ *
+ * <p>State is durable ({@link AttachmentStore}) before a call answers, and the container's TUN is persistent: a
+ * node-manager that dies, even by SIGKILL, leaves every container's interface, addresses and routes in place, and
+ * the next one {@link #reconcile reconciles}: it attaches to the interfaces again and rebuilds each tunnel with the
+ * same key and port, so the containers' connections carry on after a pause.
+ *
+ * <p>Calls are serialised (one attach is a few milliseconds of kernel work, and the CNI calls them one at a time
+ * per container anyway). Errors are gRPC statuses, as the node's API answers them.
+ */
+public final class Attachments implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Attachments.class);
+    /** Check fails when the tunnel's last handshake is older: a live tunnel rekeys every 2 minutes. */
+    static final long HANDSHAKE_MAX_AGE_SECONDS = 180;
+
+    private final NodeNetwork network;
+    private final Device hub;
+    private final String nodeNetns;
+    private final AttachmentStore store;
+    /** The running tunnels by owner ({@code container:ID/IFNAME}). */
+    private final Map<String, ContainerTunnel> tunnels = new HashMap<>();
+    private boolean closed;
+
+    /**
+     * Opens (creating) {@code dataDir/attachments.db}. {@code hub} is the node's wg0, already up and listening. The
+     * containers' UDP sockets are opened in this process's namespace, where wg0's is.
+     */
+    public Attachments(Path dataDir, NodeNetwork network, Device hub) throws IOException {
+        this(dataDir, network, hub, null);
+    }
+
+    /**
+     * As above, with the containers' UDP sockets opened in {@code nodeNetns} (a name or path; null: this process's
+     * namespace), for a process that is not itself in the namespace of wg0's socket (tests).
+     */
+    public Attachments(Path dataDir, NodeNetwork network, Device hub, String nodeNetns) throws IOException {
+        this.network = network;
+        this.hub = hub;
+        this.nodeNetns = nodeNetns;
+        this.store = new AttachmentStore(dataDir, network.firstSlot(), network.lastSlot());
+    }
+
+    // ---- start-up ----
+
+    /**
+     * Re-creates every stored attachment whose namespace and persistent TUN still exist, and drops (releasing its
+     * address) every one whose namespace or interface is gone. Call once, after construction. Returns how many
+     * tunnels were restored.
+     */
+    public synchronized int reconcile() {
+        int restored = 0;
+        List<Attachment> all;
+        try {
+            all = store.attachments();
+            dropAllocationsWithoutAttachment(all);
+        } catch (IOException e) {
+            log.error("cannot read the stored attachments: {}", e.getMessage());
+            return 0;
+        }
+        for (Attachment a : all) {
+            if (tunnels.containsKey(a.owner())) {
+                continue;
+            }
+            try {
+                if (!Netns.isNetworkNamespace(a.netns())) {
+                    log.info("{}/{}: netns {} is gone, releasing {}", a.containerId(), a.ifname(), a.netns(),
+                            addressing(a.slot()).addresses());
+                    store.remove(a.containerId(), a.ifname());
+                    continue;
+                }
+                LinuxTun tun;
+                try {
+                    tun = LinuxTun.openPersistentIn(a.netns(), a.ifname());
+                } catch (NoSuchFileException e) {
+                    log.info("{}/{}: the interface is gone from {}, releasing its address", a.containerId(),
+                            a.ifname(), a.netns());
+                    store.remove(a.containerId(), a.ifname());
+                    continue;
+                }
+                ContainerTunnel t = ContainerTunnel.start(a, tun, hub, prefixes(a.slot()), nodeNetns, false);
+                if (t.attachment.port() != a.port()) {
+                    store.save(t.attachment);
+                }
+                tunnels.put(a.owner(), t);
+                restored++;
+            } catch (IOException | RuntimeException e) {
+                // Kept: a later Detach (or GarbageCollect) still knows what to remove.
+                log.error("{}/{}: cannot restore the tunnel: {}", a.containerId(), a.ifname(), e.getMessage());
+            }
+        }
+        log.info("restored {} of {} container tunnels", restored, all.size());
+        return restored;
+    }
+
+    /** A crash between allocating a container's address and recording its attachment leaves an orphan. */
+    private void dropAllocationsWithoutAttachment(List<Attachment> all) throws IOException {
+        Set<String> owners = new HashSet<>();
+        all.forEach(a -> owners.add(a.owner()));
+        for (String owner : store.allocations().keySet()) {
+            if (owner.startsWith("container:") && !owners.contains(owner)) {
+                log.info("releasing the address of {}: no attachment was recorded for it", owner);
+                store.release(owner);
+            }
+        }
+    }
+
+    // ---- the CNI calls ----
+
+    /**
+     * Attaches: ALREADY_EXISTS when {@code ifname} exists in the namespace and is not this container's;
+     * idempotent for a repeated (container_id, ifname) whose interface is still there; INVALID_ARGUMENT naming the
+     * field; RESOURCE_EXHAUSTED when the subnet is full.
+     */
+    public synchronized AttachResponse attach(AttachRequest request) throws StatusException {
+        ensureOpen();
+        String id = request.getContainerId();
+        String ifname = request.getIfname();
+        validateId(id);
+        validateIfname(ifname);
+        String netns = request.getNetns();
+        if (netns.isEmpty() || !Netns.isNetworkNamespace(netns)) {
+            throw invalid("netns: '" + netns + "' is not a network namespace");
+        }
+        int mtu = request.getMtu() == 0 ? network.containerMtu() : request.getMtu();
+        if (mtu < NodeNetwork.MIN_MTU || mtu > network.containerMtu()) {
+            throw invalid("mtu: " + request.getMtu() + " is outside " + NodeNetwork.MIN_MTU + ".."
+                    + network.containerMtu() + " (the node's container MTU)");
+        }
+        String owner = AttachmentStore.containerOwner(id, ifname);
+        try {
+            ContainerTunnel existing = tunnels.get(owner);
+            if (existing != null) {
+                if (existing.attachment.netns().equals(netns) && !existing.tun.isRemoved()) {
+                    return response(existing);
+                }
+                log.info("{}/{}: attached again with its interface gone or in another netns: replacing it", id, ifname);
+                detach(id, ifname);
+            } else if (store.attachment(id, ifname).isPresent()) {
+                detach(id, ifname); // stored but not running: start over
+            }
+
+            OptionalInt slot = store.allocate(owner);
+            if (slot.isEmpty()) {
+                throw Status.RESOURCE_EXHAUSTED.withDescription("no free address in " + network.subnetV4() + " ("
+                        + (network.lastSlot() - network.firstSlot() + 1) + " addresses, all taken)").asException();
+            }
+            Attachment a = new Attachment(id, ifname, netns, slot.getAsInt(),
+                    X25519.generatePrivateKey().toBase64(), 0, mtu, System.currentTimeMillis());
+            store.save(a); // before the interface exists: a crash from here on leaves a record to clean up by
+            LinuxTun tun;
+            try {
+                tun = Sandbox.create(netns, ifname, mtu, addressing(a.slot()), request.getReplaceDefaultRoute());
+            } catch (FileAlreadyExistsException e) {
+                store.remove(id, ifname);
+                throw Status.ALREADY_EXISTS.withDescription("ifname: an interface named " + ifname
+                        + " already exists in " + netns).asException();
+            } catch (IOException | RuntimeException e) {
+                store.remove(id, ifname);
+                throw e;
+            }
+            ContainerTunnel t;
+            try {
+                t = ContainerTunnel.start(a, tun, hub, prefixes(a.slot()), nodeNetns, true);
+                store.save(t.attachment);
+            } catch (IOException | RuntimeException e) {
+                store.remove(id, ifname);
+                throw e;
+            }
+            tunnels.put(owner, t);
+            log.info("{}/{}: attached in {} as {}, tunnel UDP port {}", id, ifname, netns,
+                    addressing(a.slot()).addresses(), t.attachment.port());
+            return response(t);
+        } catch (IOException | RuntimeException e) {
+            log.warn("{}/{}: attach failed: {}", id, ifname, e.getMessage());
+            throw Status.INTERNAL.withDescription("attaching " + ifname + " in " + netns + ": " + e.getMessage())
+                    .withCause(e).asException();
+        }
+    }
+
+    /** Detaches; succeeds for unknown attachments and when the namespace is gone. */
+    public synchronized void detach(DetachRequest request) throws StatusException {
+        ensureOpen();
+        validateId(request.getContainerId());
+        validateIfname(request.getIfname());
+        try {
+            detach(request.getContainerId(), request.getIfname());
+        } catch (IOException e) {
+            throw Status.INTERNAL.withDescription("detaching " + request.getIfname() + ": " + e.getMessage())
+                    .withCause(e).asException();
+        }
+    }
+
+    private void detach(String id, String ifname) throws IOException {
+        String owner = AttachmentStore.containerOwner(id, ifname);
+        ContainerTunnel t = tunnels.remove(owner);
+        Optional<Attachment> stored = store.attachment(id, ifname);
+        if (t != null) {
+            t.destroy();
+        } else if (stored.isPresent()) {
+            removeStrayInterface(stored.get());
+        }
+        store.remove(id, ifname);
+        if (t != null || stored.isPresent()) {
+            log.info("{}/{}: detached", id, ifname);
+        }
+    }
+
+    /** An attachment that is not running (its restore failed) may still have its persistent TUN: remove it. */
+    private static void removeStrayInterface(Attachment a) {
+        if (!Netns.isNetworkNamespace(a.netns())) {
+            return;
+        }
+        try {
+            Sandbox.remove(LinuxTun.openPersistentIn(a.netns(), a.ifname()));
+        } catch (IOException e) {
+            log.debug("{}/{}: no interface to remove: {}", a.containerId(), a.ifname(), e.getMessage());
+        }
+    }
+
+    /**
+     * NOT_FOUND when unknown; FAILED_PRECONDITION with what is wrong: the interface or an address or a default
+     * route is missing, an expected address is not the attachment's, or no handshake within the last 180 s.
+     */
+    public synchronized void check(CheckRequest request) throws StatusException {
+        ensureOpen();
+        String id = request.getContainerId();
+        String ifname = request.getIfname();
+        validateId(id);
+        validateIfname(ifname);
+        Attachment a;
+        try {
+            a = store.attachment(id, ifname).orElseThrow(() -> Status.NOT_FOUND
+                    .withDescription("no attachment for container " + id + " interface " + ifname).asException());
+        } catch (IOException e) {
+            throw Status.INTERNAL.withDescription(e.getMessage()).withCause(e).asException();
+        }
+        Addressing addressing = addressing(a.slot());
+        for (String expected : request.getExpectedAddressesList()) {
+            if (!addressing.addresses().contains(expected)) {
+                throw failed("address " + expected + " is not the attachment's (it has "
+                        + String.join(", ", addressing.addresses()) + ")");
+            }
+        }
+        String netns = request.getNetns().isEmpty() ? a.netns() : request.getNetns();
+        String problem;
+        try {
+            problem = Sandbox.problem(netns, ifname, addressing);
+        } catch (IOException e) {
+            throw Status.INTERNAL.withDescription("inspecting " + netns + ": " + e.getMessage()).withCause(e)
+                    .asException();
+        }
+        if (problem != null) {
+            throw failed(problem);
+        }
+        ContainerTunnel t = tunnels.get(a.owner());
+        if (t == null) {
+            throw failed("the tunnel of " + ifname + " is not running (its restore failed: see the node-manager log)");
+        }
+        Peer node = t.nodePeer();
+        long last = node == null ? 0 : node.lastHandshakeEpochNanos();
+        long ageSeconds = TimeUnit.NANOSECONDS.toSeconds(System.currentTimeMillis() * 1_000_000L - last);
+        if (last == 0) {
+            throw failed("the tunnel of " + ifname + " has never completed a handshake with the node");
+        }
+        if (ageSeconds > HANDSHAKE_MAX_AGE_SECONDS) {
+            throw failed("the tunnel of " + ifname + " has had no handshake with the node for " + ageSeconds
+                    + " s (limit " + HANDSHAKE_MAX_AGE_SECONDS + " s)");
+        }
+    }
+
+    /** Detaches every attachment not in {@code valid}; returns those released. */
+    public synchronized List<AttachmentRef> garbageCollect(GarbageCollectRequest request) throws StatusException {
+        ensureOpen();
+        Set<String> valid = new HashSet<>();
+        for (AttachmentRef r : request.getValidList()) {
+            valid.add(AttachmentStore.containerOwner(r.getContainerId(), r.getIfname()));
+        }
+        List<AttachmentRef> released = new ArrayList<>();
+        try {
+            for (Attachment a : store.attachments()) {
+                if (!valid.contains(a.owner())) {
+                    detach(a.containerId(), a.ifname());
+                    released.add(AttachmentRef.newBuilder().setContainerId(a.containerId()).setIfname(a.ifname())
+                            .build());
+                }
+            }
+        } catch (IOException e) {
+            throw Status.INTERNAL.withDescription("garbage collection: " + e.getMessage()).withCause(e).asException();
+        }
+        return released;
+    }
+
+    /** How many attachments are recorded (running or not). */
+    public synchronized int count() {
+        try {
+            return store.attachments().size();
+        } catch (IOException e) {
+            log.error("counting attachments: {}", e.getMessage());
+            return tunnels.size();
+        }
+    }
+
+    // ---- external clients ----
+
+    /** An address for an external client, durable and idempotent per name: CIDRs, /32 (and /128). */
+    public synchronized List<String> allocateClientAddress(String clientName) throws StatusException {
+        ensureOpen();
+        validateClientName(clientName);
+        try {
+            OptionalInt slot = store.allocate(AttachmentStore.clientOwner(clientName));
+            if (slot.isEmpty()) {
+                throw Status.RESOURCE_EXHAUSTED.withDescription("no free address in " + network.subnetV4())
+                        .asException();
+            }
+            return prefixes(slot.getAsInt()).stream().map(Prefix::toString).toList();
+        } catch (IOException e) {
+            throw Status.INTERNAL.withDescription(e.getMessage()).withCause(e).asException();
+        }
+    }
+
+    /** Releases a client's address (nothing when it has none, or when closed). */
+    public synchronized void releaseClientAddress(String clientName) {
+        if (closed || clientName.isEmpty()) {
+            return;
+        }
+        try {
+            store.release(AttachmentStore.clientOwner(clientName));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** The containers' peers on wg0, for ListPeers: kind CONTAINER, named by container id. */
+    public synchronized List<PeerInfo> peers() {
+        List<PeerInfo> all = new ArrayList<>();
+        for (ContainerTunnel t : tunnels.values()) {
+            Peer p = t.hubPeer();
+            if (p == null) {
+                continue;
+            }
+            PeerInfo.Builder b = PeerInfo.newBuilder().setKind(PeerInfo.Kind.CONTAINER)
+                    .setName(t.attachment.containerId()).setPublicKey(t.publicKey.toBase64())
+                    .setLatestHandshakeUnix(TimeUnit.NANOSECONDS.toSeconds(p.lastHandshakeEpochNanos()))
+                    .setRxBytes(p.rxBytes()).setTxBytes(p.txBytes());
+            if (p.endpoint() != null) {
+                b.setEndpoint(p.endpoint().toString());
+            }
+            p.allowedIps().forEach(prefix -> b.addAllowedIps(prefix.toString()));
+            all.add(b.build());
+        }
+        return all;
+    }
+
+    // ---- shutting down ----
+
+    /**
+     * Stops every tunnel. {@code removeTunnels = false} leaves the containers' persistent interfaces (and their
+     * records) for the next start; {@code true} detaches everything.
+     */
+    public synchronized void close(boolean removeTunnels) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (ContainerTunnel t : List.copyOf(tunnels.values())) {
+            try {
+                if (removeTunnels) {
+                    detach(t.attachment.containerId(), t.attachment.ifname());
+                } else {
+                    t.close();
+                }
+            } catch (IOException | RuntimeException e) {
+                log.warn("{}: closing its tunnel: {}", t.attachment, e.getMessage());
+            }
+        }
+        tunnels.clear();
+        store.close();
+    }
+
+    @Override
+    public void close() {
+        close(false);
+    }
+
+    // ---- helpers ----
+
+    /** The container's /32 (and /128): what wg0 accepts from it and routes to it. */
+    private List<Prefix> prefixes(int slot) {
+        List<Prefix> p = new ArrayList<>();
+        p.add(new Prefix(network.addressV4(slot), 32));
+        if (network.subnetV6() != null) {
+            p.add(new Prefix(network.addressV6(slot), 128));
+        }
+        return p;
+    }
+
+    private Addressing addressing(int slot) {
+        List<String> addresses = new ArrayList<>();
+        List<InetAddress> gateways = new ArrayList<>();
+        addresses.add(InetAddresses.format(network.addressV4(slot)) + "/" + network.subnetV4().bits());
+        gateways.add(network.gatewayV4());
+        if (network.subnetV6() != null) {
+            addresses.add(InetAddresses.format(network.addressV6(slot)) + "/" + network.subnetV6().bits());
+            gateways.add(network.gatewayV6());
+        }
+        return new Addressing(List.copyOf(addresses), List.copyOf(gateways));
+    }
+
+    private AttachResponse response(ContainerTunnel t) {
+        Attachment a = t.attachment;
+        Addressing addressing = addressing(a.slot());
+        AttachResponse.Builder b = AttachResponse.newBuilder().setIfname(a.ifname()).setSandbox(a.netns())
+                .setMtu(a.mtu()).setPublicKey(t.publicKey.toBase64()).addAllAddresses(addressing.addresses());
+        for (InetAddress gateway : addressing.gateways()) {
+            String gw = InetAddresses.format(gateway);
+            b.addGateways(gw);
+            b.addRoutes(Route.newBuilder().setDst(gateway.getAddress().length == 4 ? "0.0.0.0/0" : "::/0").setGw(gw));
+        }
+        return b.build();
+    }
+
+    private void ensureOpen() throws StatusException {
+        if (closed) {
+            throw Status.UNAVAILABLE.withDescription("node-manager is shutting down").asException();
+        }
+    }
+
+    private static void validateId(String id) throws StatusException {
+        if (id.isEmpty()) {
+            throw invalid("container_id: empty");
+        }
+        if (id.length() > 256 || id.chars().anyMatch(c -> c < 0x21 || c == 0x7f)) {
+            throw invalid("container_id: at most 256 printable characters without spaces");
+        }
+    }
+
+    /** The kernel's rule (dev_valid_name): 1 to 15 bytes, not "." or "..", no '/', ':' or whitespace. */
+    static void validateIfname(String ifname) throws StatusException {
+        if (ifname.isEmpty() || ifname.length() > 15 || ifname.equals(".") || ifname.equals("..")
+                || ifname.chars().anyMatch(c -> c <= 0x20 || c >= 0x7f || c == '/' || c == ':')) {
+            throw invalid("ifname: '" + ifname + "' is not a valid interface name (1 to 15 characters, no '/', ':'"
+                    + " or spaces)");
+        }
+    }
+
+    private static void validateClientName(String name) throws StatusException {
+        if (name.isEmpty() || name.length() > 256 || name.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+            throw invalid("client_name: empty, too long or with control characters");
+        }
+    }
+
+    private static StatusException invalid(String message) {
+        return Status.INVALID_ARGUMENT.withDescription(message).asException();
+    }
+
+    private static StatusException failed(String message) {
+        return Status.FAILED_PRECONDITION.withDescription(message).asException();
+    }
+}
