@@ -1,0 +1,239 @@
+package io.wgcni.cluster;
+
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.TlsServerCredentials;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.prometheus.metrics.exporter.httpserver.HTTPServer;
+import io.wgcni.api.cluster.Credentials;
+import io.wgcni.api.cluster.v1.ClusterGrpc;
+import io.wgcni.cluster.auth.AuthInterceptor;
+import io.wgcni.cluster.auth.Pki;
+import io.wgcni.cluster.auth.Tokens;
+import io.wgcni.cluster.ipam.Ipam;
+import io.wgcni.cluster.ipam.IpamSettings;
+import io.wgcni.cluster.store.SqliteStore;
+import io.wgcni.cluster.store.Store;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyStore;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.X509ExtendedTrustManager;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** A running cluster-manager: store, CA, IPAM, watch hub, the TLS gRPC server and the metrics endpoint. */
+public final class ClusterManager implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ClusterManager.class);
+    public static final String STORE_FILE = "store.db";
+
+    /**
+     * How to run. Null IPAM fields mean "as stored, or the default on first start". metricsListen null: no
+     * metrics endpoint. maxBatch: the store's group-commit limit.
+     */
+    public record Options(Path dataDir, String listen, String metricsListen, String clusterCidr,
+            Integer nodePrefixLength, String clusterCidrV6, Integer nodePrefixLengthV6, List<String> serverNames,
+            int maxBatch) {
+        public static Options defaults(Path dataDir) {
+            return new Options(dataDir, "127.0.0.1:0", null, null, null, null, null, List.of(), 256);
+        }
+
+        public Options withListen(String listen) {
+            return new Options(dataDir, listen, metricsListen, clusterCidr, nodePrefixLength, clusterCidrV6,
+                    nodePrefixLengthV6, serverNames, maxBatch);
+        }
+
+        public Options withCidr(String v4, Integer v4Length, String v6, Integer v6Length) {
+            return new Options(dataDir, listen, metricsListen, v4, v4Length, v6, v6Length, serverNames, maxBatch);
+        }
+
+        public Options withMaxBatch(int maxBatch) {
+            return new Options(dataDir, listen, metricsListen, clusterCidr, nodePrefixLength, clusterCidrV6,
+                    nodePrefixLengthV6, serverNames, maxBatch);
+        }
+    }
+
+    private final Store store;
+    private final Pki pki;
+    private final Ipam ipam;
+    private final WatchHub hub;
+    private final HealthStatusManager health = new HealthStatusManager();
+    private final ExecutorService replies = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("reply-", 0).factory());
+    private final Server server;
+    private final HTTPServer metricsServer;
+
+    private ClusterManager(Options o) throws IOException {
+        HostPort listen = HostPort.parse("--listen", o.listen(), true);
+        HostPort metricsListen = o.metricsListen() == null ? null : HostPort.parse("--metrics-listen", o.metricsListen(), true);
+        pki = Pki.loadOrCreate(prepare(o.dataDir()));
+        Pki.ServerIdentity identity = pki.issueServer(o.dataDir(), o.serverNames());
+        store = new SqliteStore(o.dataDir().resolve(STORE_FILE), o.maxBatch());
+        try {
+            IpamSettings settings = Ipam.settle(store, o.clusterCidr(), o.nodePrefixLength(), o.clusterCidrV6(),
+                    o.nodePrefixLengthV6());
+            ipam = new Ipam(store, settings);
+            hub = new WatchHub(store, replies);
+            Metrics metrics = new Metrics();
+            metrics.watch(hub, ipam);
+            ClusterService service = new ClusterService(store, ipam, pki, new Tokens(store, Clock.systemUTC()), hub,
+                    metrics, replies);
+            server = NettyServerBuilder.forAddress(new InetSocketAddress(listen.host(), listen.port()), tls(identity))
+                    .addService(ServerInterceptors.intercept(service, new AuthInterceptor(pki.ca(), store), metrics.interceptor()))
+                    .addService(health.getHealthService())
+                    .permitKeepAliveTime(10, TimeUnit.SECONDS)
+                    .permitKeepAliveWithoutCalls(true)
+                    .build()
+                    .start();
+            metricsServer = metricsListen == null ? null : HTTPServer.builder().hostname(metricsListen.host())
+                    .port(metricsListen.port()).registry(metrics.registry).buildAndStart();
+        } catch (IOException | RuntimeException e) {
+            store.close();
+            replies.shutdownNow();
+            throw e;
+        }
+        health.setStatus("", ServingStatus.SERVING);
+        health.setStatus(ClusterGrpc.SERVICE_NAME, ServingStatus.SERVING);
+        log.info("cluster-manager started data-dir={} cidr={} capacity={} allocated={} revision={}{}", o.dataDir(),
+                ipam.settings().v4(), ipam.capacity(), ipam.allocatedCount(), store.revision(),
+                metricsServer == null ? "" : " metrics=" + metricsListen.host() + ":" + metricsServer.getPort());
+    }
+
+    public static ClusterManager start(Options options) throws IOException {
+        return new ClusterManager(options);
+    }
+
+    /** The gRPC address the server is bound to. */
+    public InetSocketAddress address() {
+        return (InetSocketAddress) server.getListenSockets().getFirst();
+    }
+
+    /** The metrics HTTP port, or -1 when metrics are off. */
+    public int metricsPort() {
+        return metricsServer == null ? -1 : metricsServer.getPort();
+    }
+
+    public Pki pki() {
+        return pki;
+    }
+
+    public Store store() {
+        return store;
+    }
+
+    /**
+     * Stops gracefully: reports NOT_SERVING, stops accepting calls, ends watch streams, lets the calls in
+     * flight finish (5 s at most), then closes the store (whose queued writes complete first).
+     */
+    @Override
+    public void close() {
+        health.enterTerminalState();
+        server.shutdown();
+        hub.close();
+        try {
+            if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+                log.warn("calls still running after 5 s: cancelling them");
+                server.shutdownNow().awaitTermination(2, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (metricsServer != null) {
+            metricsServer.close();
+        }
+        store.close();
+        replies.shutdown();
+        log.info("cluster-manager stopped");
+    }
+
+    /** Creates the data directory (mode 0700) if needed. */
+    static Path prepare(Path dataDir) throws IOException {
+        if (!Files.isDirectory(dataDir)) {
+            Files.createDirectories(dataDir);
+            Files.setPosixFilePermissions(dataDir, PosixFilePermissions.fromString("rwx------"));
+        }
+        return dataDir;
+    }
+
+    /** Writes an admin identity (CN=admin) into out, in a node's file layout. */
+    public static Credentials writeAdminCredentials(Path dataDir, Path out) throws IOException {
+        Pki pki = Pki.loadOrCreate(prepare(dataDir));
+        KeyPair pair = Pki.newKeyPair();
+        return Credentials.save(out, pair.getPrivate(), pki.issueAdmin(pair.getPublic()), pki.ca());
+    }
+
+    /**
+     * TLS with an optional client certificate: Join comes without one. The TLS layer checks that a client holds
+     * the key of the certificate it shows; {@link AuthInterceptor} decides per call whether the certificate is
+     * good, so that a bad one is a clear UNAUTHENTICATED instead of a failed handshake.
+     */
+    private io.grpc.ServerCredentials tls(Pki.ServerIdentity identity) throws IOException {
+        try {
+            KeyStore keys = KeyStore.getInstance("PKCS12");
+            keys.load(null, null);
+            keys.setKeyEntry("server", identity.key(), new char[0],
+                    new X509Certificate[] {identity.certificate(), pki.ca()});
+            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(keys, new char[0]);
+            return TlsServerCredentials.newBuilder()
+                    .keyManager(kmf.getKeyManagers())
+                    .trustManager(new AnyClientCertificate(pki.ca()))
+                    .clientAuth(TlsServerCredentials.ClientAuth.OPTIONAL)
+                    .build();
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot set up TLS: " + e.getMessage(), e);
+        }
+    }
+
+    /** Lets any client certificate through the handshake (see {@link #tls}); asks for ones the CA issued. */
+    private static final class AnyClientCertificate extends X509ExtendedTrustManager {
+        private final X509Certificate ca;
+
+        AnyClientCertificate(X509Certificate ca) {
+            this.ca = ca;
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {}
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {
+            throw new UnsupportedOperationException("server side only");
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {
+            throw new UnsupportedOperationException("server side only");
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType) {
+            throw new UnsupportedOperationException("server side only");
+        }
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+            return new X509Certificate[] {ca};
+        }
+    }
+}

@@ -1,0 +1,226 @@
+package io.wgcni.cluster;
+
+import io.wgcni.api.cluster.ClusterClient;
+import io.wgcni.api.cluster.Credentials;
+import io.wgcni.api.cluster.v1.ListPeersRequest;
+import io.wgcni.api.cluster.v1.Peer;
+import io.wgcni.api.cluster.v1.RemoveNodeRequest;
+import io.wgcni.cluster.auth.Pki;
+import io.wgcni.cluster.auth.Tokens;
+import io.wgcni.cluster.store.SqliteStore;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** The cluster-manager command line. Every option can also come from WGCNI_<OPTION_IN_UPPER_SNAKE>. */
+@Command(name = "cluster-manager", mixinStandardHelpOptions = true,
+        description = "Subnets, WireGuard keys and peers for a wgcni cluster, served over mutual-TLS gRPC.",
+        subcommands = {Main.Serve.class, Main.Token.class, Main.AdminCredentials.class, Main.Node.class})
+public final class Main {
+    static final String DEFAULT_DATA_DIR = "/var/lib/wgcni/cluster-manager";
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setDefaultValueProvider(option -> option instanceof CommandLine.Model.OptionSpec o
+                ? System.getenv("WGCNI_" + o.longestName().replaceFirst("^-+", "").replace('-', '_').toUpperCase(Locale.ROOT))
+                : null);
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            cmd.getErr().println("cluster-manager: " + (e.getMessage() != null ? e.getMessage() : e.toString()));
+            return 1;
+        });
+        return cli;
+    }
+
+    @Command(name = "serve", mixinStandardHelpOptions = true, description = "Run the cluster-manager (foreground; logs to stderr).")
+    static final class Serve implements Callable<Integer> {
+        @Option(names = "--data-dir", defaultValue = DEFAULT_DATA_DIR, description = "State: CA, certificates, store.db (default ${DEFAULT-VALUE}).")
+        Path dataDir;
+        @Option(names = "--listen", defaultValue = "0.0.0.0:7443", description = "gRPC address (default ${DEFAULT-VALUE}).")
+        String listen;
+        @Option(names = "--metrics-listen", defaultValue = "127.0.0.1:9710", description = "Prometheus address, or \"off\" (default ${DEFAULT-VALUE}).")
+        String metricsListen;
+        @Option(names = "--cluster-cidr", description = "IPv4 prefix of the cluster (first start only; default 10.100.0.0/16).")
+        String clusterCidr;
+        @Option(names = "--cluster-cidr-v6", description = "IPv6 prefix of the cluster, empty for none (first start only).")
+        String clusterCidrV6;
+        @Option(names = "--node-prefix-length", description = "Length of each node's IPv4 subnet (first start only; default 24).")
+        Integer nodePrefixLength;
+        @Option(names = "--node-prefix-length-v6", description = "Length of each node's IPv6 subnet (first start only; default 64).")
+        Integer nodePrefixLengthV6;
+        @Option(names = "--server-name", split = ",", description = "Extra DNS names or IPs for the server certificate.")
+        List<String> serverNames = List.of();
+
+        @Override
+        public Integer call() throws Exception {
+            ClusterManager.Options options = new ClusterManager.Options(dataDir, listen,
+                    metricsListen.equals("off") ? null : metricsListen, clusterCidr, nodePrefixLength, clusterCidrV6,
+                    nodePrefixLengthV6, serverNames, 256);
+            ClusterManager manager = ClusterManager.start(options);
+            CountDownLatch stopped = new CountDownLatch(1);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                manager.close();
+                stopped.countDown();
+            }, "shutdown"));
+            System.err.println("cluster-manager listening on " + new HostPort(manager.address().getAddress().getHostAddress(),
+                    manager.address().getPort()));
+            System.err.flush();
+            stopped.await();
+            return 0;
+        }
+    }
+
+    @Command(name = "token", mixinStandardHelpOptions = true, description = "Join tokens (works while serve runs).",
+            subcommands = {TokenCreate.class, TokenList.class, TokenDelete.class})
+    static final class Token {}
+
+    static class DataDir {
+        @Option(names = "--data-dir", defaultValue = DEFAULT_DATA_DIR, description = "The cluster-manager's data directory (default ${DEFAULT-VALUE}).")
+        Path dataDir;
+
+        SqliteStore openStore() throws IOException {
+            ClusterManager.prepare(dataDir);
+            return new SqliteStore(dataDir.resolve(ClusterManager.STORE_FILE), 1);
+        }
+    }
+
+    @Command(name = "create", mixinStandardHelpOptions = true, description = "Create a join token; prints <id>.<secret>:sha256:<CA key hash>.")
+    static final class TokenCreate extends DataDir implements Callable<Integer> {
+        @Option(names = "--ttl", defaultValue = "24h", description = "How long the token stays valid: 30m, 24h, 7d (default ${DEFAULT-VALUE}).")
+        String ttl;
+
+        @Override
+        public Integer call() throws Exception {
+            Duration validity = parseDuration(ttl);
+            Pki pki = Pki.loadOrCreate(ClusterManager.prepare(dataDir));
+            try (SqliteStore store = openStore()) {
+                System.out.println(new Tokens(store, Clock.systemUTC()).create(validity, pki.caKeyHash()));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List join tokens (ids and expiry; secrets are not stored).")
+    static final class TokenList extends DataDir implements Callable<Integer> {
+        @Override
+        public Integer call() throws Exception {
+            try (SqliteStore store = openStore()) {
+                for (Tokens.Token t : new Tokens(store, Clock.systemUTC()).list()) {
+                    System.out.println(t.id() + "\t" + t.expires());
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete a join token.")
+    static final class TokenDelete extends DataDir implements Callable<Integer> {
+        @Parameters(paramLabel = "ID")
+        String id;
+
+        @Override
+        public Integer call() throws Exception {
+            try (SqliteStore store = openStore()) {
+                if (!new Tokens(store, Clock.systemUTC()).delete(id)) {
+                    System.err.println("cluster-manager: no token " + id);
+                    return 1;
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "admin-credentials", mixinStandardHelpOptions = true,
+            description = "Write an admin client identity (CN=admin) into --out: ca.crt, tls.crt, tls.key.")
+    static final class AdminCredentials extends DataDir implements Callable<Integer> {
+        @Option(names = "--out", required = true, description = "Directory to write (created mode 0700).")
+        Path out;
+
+        @Override
+        public Integer call() throws Exception {
+            ClusterManager.writeAdminCredentials(dataDir, out);
+            System.err.println("admin credentials written to " + out);
+            return 0;
+        }
+    }
+
+    @Command(name = "node", mixinStandardHelpOptions = true, description = "Nodes, over gRPC with admin credentials.",
+            subcommands = {NodeList.class, NodeRemove.class})
+    static final class Node {}
+
+    static class Remote {
+        @Option(names = "--target", defaultValue = "127.0.0.1:7443", description = "host:port of the cluster-manager (default ${DEFAULT-VALUE}).")
+        String target;
+        @Option(names = "--credentials", required = true, description = "Directory written by admin-credentials.")
+        Path credentials;
+
+        ClusterClient connect() throws IOException {
+            if (!Credentials.exist(credentials)) {
+                throw new IOException(credentials + " holds no ca.crt, tls.crt and tls.key: run admin-credentials first");
+            }
+            return ClusterClient.connect(target, Credentials.load(credentials));
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List registered peers.")
+    static final class NodeList extends Remote implements Callable<Integer> {
+        @Override
+        public Integer call() throws Exception {
+            try (ClusterClient client = connect()) {
+                var r = client.blocking().listPeers(ListPeersRequest.getDefaultInstance());
+                for (Peer p : r.getPeersList()) {
+                    System.out.println(p.getNodeName() + "\t" + p.getSubnet().getIpv4()
+                            + (p.getSubnet().getIpv6().isEmpty() ? "" : "," + p.getSubnet().getIpv6())
+                            + "\t" + p.getEndpoint() + "\t" + p.getPublicKey());
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "remove", mixinStandardHelpOptions = true, description = "Remove a node: its registration, its subnet, its certificates.")
+    static final class NodeRemove extends Remote implements Callable<Integer> {
+        @Parameters(paramLabel = "NAME")
+        String name;
+
+        @Override
+        public Integer call() throws Exception {
+            try (ClusterClient client = connect()) {
+                client.blocking().removeNode(RemoveNodeRequest.newBuilder().setNodeName(name).build());
+            }
+            return 0;
+        }
+    }
+
+    /** "90s", "30m", "24h", "7d", or an ISO-8601 duration. */
+    static Duration parseDuration(String text) {
+        try {
+            if (text.matches("\\d+[smhd]")) {
+                long n = Long.parseLong(text.substring(0, text.length() - 1));
+                return switch (text.charAt(text.length() - 1)) {
+                    case 's' -> Duration.ofSeconds(n);
+                    case 'm' -> Duration.ofMinutes(n);
+                    case 'h' -> Duration.ofHours(n);
+                    default -> Duration.ofDays(n);
+                };
+            }
+            return Duration.parse(text);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("--ttl: '" + text + "' is not a duration like 30m, 24h or 7d");
+        }
+    }
+
+}
