@@ -245,6 +245,18 @@ public final class LocalCluster implements AutoCloseable {
         }
     }
 
+    /** Copies the processes' logs to target/it-logs/TAG (the work directory is usually a test's temporary one). */
+    private void keepLogs() {
+        try (var logs = Files.list(work)) {
+            Path kept = Files.createDirectories(Path.of("target", "it-logs", tag));
+            for (Path log : logs.filter(p -> p.toString().endsWith(".log")).toList()) {
+                Files.copy(log, kept.resolve(log.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            // only a debugging aid
+        }
+    }
+
     /** Waits until {@code log} holds {@code line} after {@code offset}; fails early when the process died. */
     static void awaitLog(Path log, String line, long offset, int seconds, Process p) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
@@ -320,6 +332,7 @@ public final class LocalCluster implements AutoCloseable {
         for (NodeProcess n : nodes) {
             n.disconnect();
         }
+        keepLogs();
         for (Process p : processes) {
             p.destroy(); // node-managers clean up after themselves on SIGTERM
         }

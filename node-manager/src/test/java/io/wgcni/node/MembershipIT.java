@@ -68,7 +68,8 @@ class MembershipIT {
             assertNotEquals(old, rotated);
             for (NodeProcess n : Set.of(n1, n3)) {
                 await(n.name + " swaps node2's key", 10,
-                        () -> wgPeers(n).contains(rotated) && !wgPeers(n).contains(old) && wgPeers(n).size() == 2);
+                        () -> wgPeers(n).contains(rotated) && !wgPeers(n).contains(old)
+                                && nodePeerNames(n).size() == 2);
             }
             Container b = cluster.container(n2);
             awaitPing(a, b);
