@@ -40,6 +40,7 @@ final class Node {
     private static final Logger log = LoggerFactory.getLogger(Node.class);
     static final String CREDENTIALS_DIR = "credentials";
     static final String ATTACHMENTS_DIR = "attachments";
+    static final String PEERS_FILE = "peers";
     private static final Duration CALL_TIMEOUT = Duration.ofSeconds(15);
 
     private final NodeConfig config;
@@ -95,35 +96,21 @@ final class Node {
         NodeApi api = new NodeApi(metrics);
         metrics.bind(api);
         made.push(api::stopping);
-
         Path dataDir = config.dataDir();
         Files.createDirectories(dataDir, PosixFilePermissions.asFileAttribute(
                 PosixFilePermissions.fromString("rwx------")));
-        GrpcServer grpc = keep(GrpcServer.start(config.socket(), api));
-        keep(CniServer.start(config.cniSocket(), api));
-        if (config.metrics() != null) {
-            metrics.serve(config.metrics());
-            log.info("Metrics on http://{}:{}/metrics", InetAddresses.format(config.metrics().getAddress()),
-                    metrics.port());
-        }
-
-        api.phase("joining the cluster");
         Key privateKey = NodeKey.readOrCreate(dataDir);
         Key publicKey = X25519.publicKey(privateKey);
-        ClusterClient cluster = keep(connect(dataDir));
-        AllocateSubnetResponse allocation = retry("allocate the subnet", () -> cluster.blocking()
-                .withDeadlineAfter(CALL_TIMEOUT)
-                .allocateSubnet(AllocateSubnetRequest.newBuilder().setNodeName(config.nodeName()).build()));
-        Prefix subnetV4 = Prefix.parse(allocation.getSubnet().getIpv4());
-        Prefix subnetV6 = allocation.getSubnet().getIpv6().isEmpty() ? null
-                : Prefix.parse(allocation.getSubnet().getIpv6());
-        List<Prefix> clusterPrefixes = new ArrayList<>();
-        clusterPrefixes.add(Prefix.parse(allocation.getCluster().getIpv4()));
-        if (!allocation.getCluster().getIpv6().isEmpty()) {
-            clusterPrefixes.add(Prefix.parse(allocation.getCluster().getIpv6()));
+
+        // A restart brings the data path back from the stored lease first; only a first run must wait for the
+        // cluster-manager before it has anything to run.
+        Lease lease = Lease.load(dataDir);
+        ClusterClient cluster = null;
+        if (lease == null) {
+            api.phase("joining the cluster");
+            cluster = keep(connect(dataDir));
+            lease = allocate(cluster);
         }
-        log.info("Node {}: subnet {}{}, cluster {}", config.nodeName(), subnetV4,
-                subnetV6 == null ? "" : " and " + subnetV6, clusterPrefixes);
 
         api.phase("creating " + config.interfaceName());
         Underlay underlay;
@@ -137,49 +124,92 @@ final class Node {
         }
         int mtu = config.mtu() > 0 ? config.mtu() : underlay.mtu() - NodeConfig.WIREGUARD_OVERHEAD;
         NodeInterface wg0 = keep(NodeInterface.create(config.interfaceName(), privateKey, config.listenPort(), mtu,
-                subnetV4, subnetV6));
+                lease.subnetV4(), lease.subnetV6()));
         privateKey.destroy();
         log.info("{}: {} listening on {}, MTU {} (underlay {} MTU {}), endpoint {}", wg0.name(),
                 publicKey.shortForm(), wg0.listenPort(), mtu, underlay.device(), underlay.mtu(), endpoint);
-        keep(Hosting.install(wg0.name(), clusterPrefixes));
+        keep(Hosting.install(wg0.name(), lease.cluster()));
+        for (Prefix prefix : lease.cluster()) {
+            // Until every node's route is in, traffic to the cluster must not leak out of the default route.
+            wg0.addRoute(prefix);
+        }
 
         api.phase("loading the attachments");
         // A container's packets cross the node's hop inside wg0's tunnel: the same MTU never fragments there.
-        NodeNetwork network = new NodeNetwork(subnetV4, subnetV6, wg0.gatewayV4(), wg0.gatewayV6(), mtu);
-        Attachments attachments = new Attachments(dataDir.resolve(ATTACHMENTS_DIR), network, wg0.device());
+        NodeNetwork network = new NodeNetwork(lease.subnetV4(), lease.subnetV6(), wg0.gatewayV4(), wg0.gatewayV6(),
+                mtu);
+        Path attachmentsDir = Files.createDirectories(dataDir.resolve(ATTACHMENTS_DIR),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Attachments attachments = new Attachments(attachmentsDir, network, wg0.device());
         made.push(() -> attachments.close(!config.keepTunnelsOnExit()));
         attachments.reconcile();
         Clients clients = Clients.load(dataDir, wg0.device());
+        PeerSync peers = keep(new PeerSync(config.nodeName(), dataDir.resolve(PEERS_FILE), wg0.device(),
+                new PeerSync.Routes() {
+                    @Override
+                    public void add(Prefix prefix) throws IOException {
+                        wg0.addRoute(prefix);
+                    }
 
-        api.phase("registering with the cluster");
-        List<String> prefixes = new ArrayList<>(List.of(subnetV4.toString()));
-        if (subnetV6 != null) {
-            prefixes.add(subnetV6.toString());
+                    @Override
+                    public void delete(Prefix prefix) {
+                        wg0.deleteRoute(prefix);
+                    }
+                }, lease.subnets()));
+        peers.restore();
+
+        GrpcServer grpc = keep(GrpcServer.start(config.socket(), api));
+        keep(CniServer.start(config.cniSocket(), api));
+        if (config.metrics() != null) {
+            metrics.serve(config.metrics());
+            log.info("Metrics on http://{}:{}/metrics", InetAddresses.format(config.metrics().getAddress()),
+                    metrics.port());
         }
+
+        if (cluster == null) {
+            api.phase("connecting to the cluster");
+            cluster = keep(connect(dataDir));
+            Lease current = allocate(cluster);
+            if (!current.subnets().equals(lease.subnets())) {
+                throw new IOException("the cluster now gives this node " + current.subnets() + ", not "
+                        + lease.subnets() + " as before (was it removed and joined again?): stop it, delete "
+                        + dataDir.resolve(Lease.FILE) + " and start it again");
+            }
+        }
+        api.phase("registering with the cluster");
+        List<String> prefixes = lease.subnets().stream().map(Prefix::toString).toList();
         RegisterPeerRequest registration = RegisterPeerRequest.newBuilder().setNodeName(config.nodeName())
                 .setPublicKey(publicKey.toBase64()).setEndpoint(endpoint.toString()).addAllAllowedPrefixes(prefixes)
                 .build();
-        retry("register the node", () -> cluster.blocking().withDeadlineAfter(CALL_TIMEOUT)
+        ClusterClient client = cluster;
+        retry("register the node", () -> client.blocking().withDeadlineAfter(CALL_TIMEOUT)
                 .registerPeer(registration));
-        PeerSync peers = keep(new PeerSync(config.nodeName(), wg0.device(), new PeerSync.Routes() {
-            @Override
-            public void add(Prefix prefix) throws IOException {
-                wg0.addRoute(prefix);
-            }
+        peers.start(client::blocking, self -> onSelf(client, registration, self));
 
-            @Override
-            public void delete(Prefix prefix) {
-                wg0.deleteRoute(prefix);
-            }
-        }, subnetV6 == null ? List.of(subnetV4) : List.of(subnetV4, subnetV6)));
-        peers.start(cluster::blocking, self -> onSelf(cluster, registration, self));
-
-        api.ready(new NodeApi.Ready(config.nodeName(), subnetV4, subnetV6, List.copyOf(clusterPrefixes),
+        api.ready(new NodeApi.Ready(config.nodeName(), lease.subnetV4(), lease.subnetV6(), lease.cluster(),
                 endpoint.toString(), wg0, attachments, peers, clients));
         grpc.serving(true);
         made.push(() -> grpc.serving(false));
         log.info("Node {} ready: {} attachment(s), API on {}, CNI on {}", config.nodeName(), attachments.count(),
                 config.socket(), config.cniSocket());
+    }
+
+    /** Asks for the node's subnet (the same one every time) and keeps it as the lease. */
+    private Lease allocate(ClusterClient cluster) throws Exception {
+        AllocateSubnetResponse allocation = retry("allocate the subnet", () -> cluster.blocking()
+                .withDeadlineAfter(CALL_TIMEOUT)
+                .allocateSubnet(AllocateSubnetRequest.newBuilder().setNodeName(config.nodeName()).build()));
+        List<Prefix> clusterPrefixes = new ArrayList<>();
+        clusterPrefixes.add(Prefix.parse(allocation.getCluster().getIpv4()));
+        if (!allocation.getCluster().getIpv6().isEmpty()) {
+            clusterPrefixes.add(Prefix.parse(allocation.getCluster().getIpv6()));
+        }
+        Lease lease = new Lease(Prefix.parse(allocation.getSubnet().getIpv4()),
+                allocation.getSubnet().getIpv6().isEmpty() ? null : Prefix.parse(allocation.getSubnet().getIpv6()),
+                List.copyOf(clusterPrefixes));
+        lease.save(config.dataDir());
+        log.info("Node {}: subnet {}, cluster {}", config.nodeName(), lease.subnets(), lease.cluster());
+        return lease;
     }
 
     /** The registry's entry for this node changed: register again when it no longer says what it should. */

@@ -11,6 +11,9 @@ import io.wgcni.wg.device.Device;
 import io.wgcni.wg.device.Prefix;
 import io.wgcni.wg.io.Endpoint;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -52,6 +55,7 @@ final class PeerSync implements AutoCloseable {
     }
 
     private final String self;
+    private final Path cache;
     private final Device device;
     private final Routes routes;
     private final List<Prefix> ownSubnets;
@@ -62,8 +66,10 @@ final class PeerSync implements AutoCloseable {
     private volatile Context.CancellableContext call;
     private volatile boolean closed;
 
-    PeerSync(String self, Device device, Routes routes, List<Prefix> ownSubnets) {
+    /** {@code cache}: where the last known nodes are kept for the next start (null: nowhere). */
+    PeerSync(String self, Path cache, Device device, Routes routes, List<Prefix> ownSubnets) {
         this.self = self;
+        this.cache = cache;
         this.device = device;
         this.routes = routes;
         this.ownSubnets = List.copyOf(ownSubnets);
@@ -75,6 +81,49 @@ final class PeerSync implements AutoCloseable {
      */
     void start(Supplier<ClusterGrpc.ClusterBlockingStub> stub, Consumer<Peer> onSelf) {
         watcher = Thread.ofPlatform().daemon().name("watch-peers").start(() -> watch(stub, onSelf));
+    }
+
+    /**
+     * Puts back the nodes the previous run knew, before the registry can be reached: traffic to them flows at
+     * once, and the watch's first snapshot corrects whatever changed meanwhile.
+     */
+    synchronized void restore() {
+        if (cache == null || !Files.exists(cache)) {
+            return;
+        }
+        try {
+            for (String line : Files.readAllLines(cache, StandardCharsets.UTF_8)) {
+                String[] f = line.strip().split(" ");
+                if (f.length == 4 && !f[0].equals(self)) {
+                    NodePeer n = parse(Peer.newBuilder().setNodeName(f[0]).setPublicKey(f[1])
+                            .setEndpoint(f[2].equals("-") ? "" : f[2])
+                            .addAllAllowedPrefixes(List.of(f[3].split(","))).build());
+                    if (n != null) {
+                        put(n);
+                    }
+                }
+            }
+            log.info("Restored {} node peer(s) known before the restart", nodes.size());
+        } catch (IOException e) {
+            log.warn("Could not read the last known peers from {}: {}", cache, e.getMessage());
+        }
+    }
+
+    private void save() {
+        if (cache == null) {
+            return;
+        }
+        StringBuilder text = new StringBuilder();
+        for (NodePeer n : nodes.values()) {
+            text.append(n.name()).append(' ').append(n.publicKey().toBase64()).append(' ')
+                    .append(n.endpoint() == null ? "-" : n.endpoint().toString()).append(' ')
+                    .append(String.join(",", n.prefixes().stream().map(Prefix::toString).toList())).append('\n');
+        }
+        try {
+            NodeKey.writeSecret(cache, text.toString().getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            log.warn("Could not keep the known peers in {}: {}", cache, e.getMessage());
+        }
     }
 
     /** True once a first snapshot has been applied. */
@@ -184,6 +233,7 @@ final class PeerSync implements AutoCloseable {
             }
             revision = Math.max(revision, msg.getRevision());
             synced = true;
+            save();
         }
         if (mentioned && onSelf != null) {
             onSelf.accept(mine);

@@ -49,7 +49,7 @@ class PeerSyncTest {
         wg0.setPrivateKey(X25519.generatePrivateKey());
         wg0.up();
         wg0.addAllowedIp(wg0.addPeer(containerKey), Prefix.parse("10.100.1.7/32"));
-        sync = new PeerSync("self", wg0, new PeerSync.Routes() {
+        sync = new PeerSync("self", null, wg0, new PeerSync.Routes() {
             @Override
             public void add(Prefix prefix) {
                 routes.add(prefix.toString());
