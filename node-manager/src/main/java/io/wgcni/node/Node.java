@@ -48,6 +48,7 @@ final class Node {
     private final Deque<AutoCloseable> made = new ArrayDeque<>();
     private final CountDownLatch stop = new CountDownLatch(1);
     private final AtomicBoolean stopping = new AtomicBoolean();
+    private volatile boolean started;
 
     Node(NodeConfig config) {
         this.config = config;
@@ -141,7 +142,8 @@ final class Node {
         Path attachmentsDir = Files.createDirectories(dataDir.resolve(ATTACHMENTS_DIR),
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Attachments attachments = new Attachments(attachmentsDir, network, wg0.device());
-        made.push(() -> attachments.close(!config.keepTunnelsOnExit()));
+        // A start that fails later (the cluster refusing this node, say) leaves the containers as a crash would.
+        made.push(() -> attachments.close(started && !config.keepTunnelsOnExit()));
         attachments.reconcile();
         Clients clients = Clients.load(dataDir, wg0.device());
         PeerSync peers = keep(new PeerSync(config.nodeName(), dataDir.resolve(PEERS_FILE), wg0.device(),
@@ -190,6 +192,7 @@ final class Node {
                 endpoint.toString(), wg0, attachments, peers, clients));
         grpc.serving(true);
         made.push(() -> grpc.serving(false));
+        started = true;
         log.info("Node {} ready: {} attachment(s), API on {}, CNI on {}", config.nodeName(), attachments.count(),
                 config.socket(), config.cniSocket());
     }

@@ -131,7 +131,6 @@ class CrashIT {
                 }
                 assertEquals(attached.size(), held.size(), "cycle " + cycle + ": the node's containers");
             }
-            assertTrue(kills > 0 || true);
             System.out.printf("200 attach/detach cycles, %d kills%n", kills);
         }
     }

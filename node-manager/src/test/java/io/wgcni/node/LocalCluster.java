@@ -5,11 +5,16 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import io.wgcni.api.node.Frames;
 import io.wgcni.api.node.v1.AttachRequest;
+import io.wgcni.api.node.v1.CniRequest;
+import io.wgcni.api.node.v1.CniResponse;
 import io.wgcni.api.node.v1.AttachResponse;
 import io.wgcni.api.node.v1.DetachRequest;
 import io.wgcni.api.node.v1.NodeGrpc;
 import java.io.IOException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -142,6 +147,19 @@ public final class LocalCluster implements AutoCloseable {
         return new Container(ns, cidr.substring(0, cidr.indexOf('/')), node);
     }
 
+    /** Creates a container namespace and attaches it to {@code node} through the CNI socket, as the plugin does. */
+    public Container containerViaCni(NodeProcess node) throws IOException {
+        String ns = "nm" + tag + "c" + (++containers);
+        namespace(ns);
+        CniResponse r = node.cni(CniRequest.newBuilder().setAttach(AttachRequest.newBuilder().setContainerId(ns)
+                .setNetns("/var/run/netns/" + ns).setIfname("eth0").setNetworkName("wgcni")).build());
+        if (r.hasError()) {
+            throw new IOException("CNI attach failed: " + r.getError());
+        }
+        String cidr = r.getAttach().getAddresses(0);
+        return new Container(ns, cidr.substring(0, cidr.indexOf('/')), node);
+    }
+
     /** Creates a container namespace, not attached. */
     public String emptyNamespace() throws IOException {
         String ns = "nm" + tag + "c" + (++containers);
@@ -212,6 +230,11 @@ public final class LocalCluster implements AutoCloseable {
             return process.exitValue();
         }
 
+        /** The node-manager JVM's pid ({@code ip netns exec} and the launcher both exec into it). */
+        public long pid() {
+            return process.pid();
+        }
+
         public boolean isAlive() {
             return process != null && process.isAlive();
         }
@@ -223,6 +246,14 @@ public final class LocalCluster implements AutoCloseable {
                         .channelType(EpollDomainSocketChannel.class).eventLoopGroup(group).usePlaintext().build();
             }
             return NodeGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
+        }
+
+        /** One call on the CNI socket: a length-prefixed request, a length-prefixed response. */
+        public CniResponse cni(CniRequest request) throws IOException {
+            try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(cniSocket))) {
+                Frames.write(ch, request);
+                return Frames.read(ch, CniResponse.parser());
+            }
         }
 
         /** Closes the API channel (before a restart). */

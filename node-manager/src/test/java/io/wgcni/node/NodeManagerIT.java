@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.wgcni.api.node.v1.CniRequest;
+import io.wgcni.api.node.v1.CniResponse;
 import io.wgcni.api.node.v1.ListPeersRequest;
 import io.wgcni.api.node.v1.PeerInfo;
 import io.wgcni.api.node.v1.StatusRequest;
@@ -122,7 +124,16 @@ class NodeManagerIT {
             Container a = cluster.container(cluster.node(1));
             Container a2 = cluster.container(cluster.node(1));
             Container b = cluster.container(cluster.node(2));
-            Container c = cluster.container(cluster.node(3));
+            Container c = cluster.containerViaCni(cluster.node(3));
+            CniResponse status = cluster.node(3).cni(CniRequest.newBuilder()
+                    .setStatus(StatusRequest.getDefaultInstance()).build());
+            assertTrue(status.getStatus().getReady());
+            assertEquals(1, status.getStatus().getAttachments());
+            CniResponse bad = cluster.node(3).cni(CniRequest.newBuilder().setAttach(
+                    io.wgcni.api.node.v1.AttachRequest.newBuilder().setContainerId("x").setIfname("eth0")
+                            .setNetns("/nonexistent")).build());
+            assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT.value(), bad.getError().getCode(),
+                    bad.getError().getMessage());
             awaitPing(a, b);
             awaitPing(b, a);
             awaitPing(b, c);
