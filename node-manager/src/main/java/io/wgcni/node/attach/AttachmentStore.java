@@ -61,7 +61,9 @@ final class AttachmentStore implements AutoCloseable {
         this.firstSlot = firstSlot;
         this.lastSlot = lastSlot;
         Path file = dataDir.resolve(FILE_NAME);
-        Files.createDirectories(dataDir);
+        if (!Files.isDirectory(dataDir)) {
+            Files.createDirectories(dataDir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        }
         if (!Files.exists(file)) {
             // Made before SQLite opens it, so it is never readable by others; SQLite gives its -wal and -shm files
             // the database file's permissions.

@@ -32,6 +32,11 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,6 +57,8 @@ public final class Attachments implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Attachments.class);
     /** Check fails when the tunnel's last handshake is older: a live tunnel rekeys every 2 minutes. */
     static final long HANDSHAKE_MAX_AGE_SECONDS = 180;
+    /** Tunnels restored at once by {@link #reconcile}. */
+    static final int RESTORE_THREADS = 4;
 
     private final NodeNetwork network;
     private final Device hub;
@@ -88,7 +95,6 @@ public final class Attachments implements AutoCloseable {
      * tunnels were restored.
      */
     public synchronized int reconcile() {
-        int restored = 0;
         List<Attachment> all;
         try {
             all = store.attachments();
@@ -97,39 +103,66 @@ public final class Attachments implements AutoCloseable {
             log.error("cannot read the stored attachments: {}", e.getMessage());
             return 0;
         }
+        List<Callable<Restore>> work = new ArrayList<>();
         for (Attachment a : all) {
-            if (tunnels.containsKey(a.owner())) {
-                continue;
+            if (!tunnels.containsKey(a.owner())) {
+                work.add(() -> restore(a));
             }
-            try {
-                if (!Netns.isNetworkNamespace(a.netns())) {
-                    log.info("{}/{}: netns {} is gone, releasing {}", a.containerId(), a.ifname(), a.netns(),
-                            addressing(a.slot()).addresses());
-                    store.remove(a.containerId(), a.ifname());
-                    continue;
-                }
-                LinuxTun tun;
+        }
+        // Each restore waits on threads entering namespaces and on a socket bind: a few in parallel bring a node's
+        // containers back sooner. The database is touched only here, on this thread.
+        int restored = 0;
+        try (ExecutorService pool = Executors.newFixedThreadPool(RESTORE_THREADS)) {
+            for (Future<Restore> f : pool.invokeAll(work)) {
+                Restore r = f.get();
+                Attachment a = r.stored();
                 try {
-                    tun = LinuxTun.openPersistentIn(a.netns(), a.ifname());
-                } catch (NoSuchFileException e) {
-                    log.info("{}/{}: the interface is gone from {}, releasing its address", a.containerId(),
-                            a.ifname(), a.netns());
-                    store.remove(a.containerId(), a.ifname());
-                    continue;
+                    if (r.tunnel() != null) {
+                        tunnels.put(a.owner(), r.tunnel());
+                        if (r.tunnel().attachment.port() != a.port()) {
+                            store.save(r.tunnel().attachment);
+                        }
+                        restored++;
+                    } else if (r.gone() != null) {
+                        log.info("{}/{}: {}, releasing {}", a.containerId(), a.ifname(), r.gone(),
+                                addressing(a.slot()).addresses());
+                        store.remove(a.containerId(), a.ifname());
+                    } else {
+                        // Kept: a later Detach (or GarbageCollect) still knows what to remove.
+                        log.error("{}/{}: cannot restore the tunnel: {}", a.containerId(), a.ifname(),
+                                r.failure().getMessage());
+                    }
+                } catch (IOException e) {
+                    log.error("{}/{}: recording its restore: {}", a.containerId(), a.ifname(), e.getMessage());
                 }
-                ContainerTunnel t = ContainerTunnel.start(a, tun, hub, prefixes(a.slot()), nodeNetns, false);
-                if (t.attachment.port() != a.port()) {
-                    store.save(t.attachment);
-                }
-                tunnels.put(a.owner(), t);
-                restored++;
-            } catch (IOException | RuntimeException e) {
-                // Kept: a later Detach (or GarbageCollect) still knows what to remove.
-                log.error("{}/{}: cannot restore the tunnel: {}", a.containerId(), a.ifname(), e.getMessage());
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("a restore failed outside its own error handling", e.getCause());
         }
         log.info("restored {} of {} container tunnels", restored, all.size());
         return restored;
+    }
+
+    /** What became of one stored attachment: its running tunnel, or why it is gone, or why it failed. */
+    private record Restore(Attachment stored, ContainerTunnel tunnel, String gone, Exception failure) {}
+
+    private Restore restore(Attachment a) {
+        try {
+            if (!Netns.isNetworkNamespace(a.netns())) {
+                return new Restore(a, null, "netns " + a.netns() + " is gone", null);
+            }
+            LinuxTun tun;
+            try {
+                tun = LinuxTun.openPersistentIn(a.netns(), a.ifname());
+            } catch (NoSuchFileException e) {
+                return new Restore(a, null, "the interface is gone from " + a.netns(), null);
+            }
+            return new Restore(a, ContainerTunnel.start(a, tun, hub, prefixes(a.slot()), nodeNetns, false), null, null);
+        } catch (IOException | RuntimeException e) {
+            return new Restore(a, null, null, e);
+        }
     }
 
     /** A crash between allocating a container's address and recording its attachment leaves an orphan. */
@@ -186,23 +219,18 @@ public final class Attachments implements AutoCloseable {
             }
             Attachment a = new Attachment(id, ifname, netns, slot.getAsInt(),
                     X25519.generatePrivateKey().toBase64(), 0, mtu, System.currentTimeMillis());
-            store.save(a); // before the interface exists: a crash from here on leaves a record to clean up by
-            LinuxTun tun;
+            // Recorded before the interface exists: after a crash from here on, reconcile finds what to clean up.
+            store.save(a);
+            ContainerTunnel t = null;
             try {
-                tun = Sandbox.create(netns, ifname, mtu, addressing(a.slot()), request.getReplaceDefaultRoute());
-            } catch (FileAlreadyExistsException e) {
-                store.remove(id, ifname);
-                throw Status.ALREADY_EXISTS.withDescription("ifname: an interface named " + ifname
-                        + " already exists in " + netns).asException();
-            } catch (IOException | RuntimeException e) {
-                store.remove(id, ifname);
-                throw e;
-            }
-            ContainerTunnel t;
-            try {
+                LinuxTun tun = Sandbox.create(netns, ifname, mtu, addressing(a.slot()),
+                        request.getReplaceDefaultRoute());
                 t = ContainerTunnel.start(a, tun, hub, prefixes(a.slot()), nodeNetns, true);
-                store.save(t.attachment);
+                store.save(t.attachment); // with its port
             } catch (IOException | RuntimeException e) {
+                if (t != null) {
+                    t.destroy();
+                }
                 store.remove(id, ifname);
                 throw e;
             }
@@ -210,6 +238,11 @@ public final class Attachments implements AutoCloseable {
             log.info("{}/{}: attached in {} as {}, tunnel UDP port {}", id, ifname, netns,
                     addressing(a.slot()).addresses(), t.attachment.port());
             return response(t);
+        } catch (FileAlreadyExistsException e) {
+            throw Status.ALREADY_EXISTS.withDescription("ifname: an interface named " + ifname + " already exists in "
+                    + netns).asException();
+        } catch (Sandbox.DefaultRouteExists e) {
+            throw failed(e.getMessage());
         } catch (IOException | RuntimeException e) {
             log.warn("{}/{}: attach failed: {}", id, ifname, e.getMessage());
             throw Status.INTERNAL.withDescription("attaching " + ifname + " in " + netns + ": " + e.getMessage())

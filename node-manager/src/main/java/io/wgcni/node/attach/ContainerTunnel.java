@@ -24,15 +24,26 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The device has exactly one peer, wg0, with allowed IPs {@code 0.0.0.0/0} and {@code ::/0}: everything the
  * container sends goes to its node. wg0's peer for the container allows only the container's own addresses, so a
- * container cannot send with another's source address. Both ends know each other's endpoint on 127.0.0.1, and the
- * container's end keeps the session alive with a persistent keepalive, whose first one starts the handshake as soon
- * as the device is up.
+ * container cannot send with another's source address. The container's end knows wg0's endpoint (127.0.0.1) and
+ * keeps the session alive with a persistent keepalive, whose first one starts the handshake as soon as the device is
+ * up.
+ *
+ * <p>wg0's end is given no endpoint: it learns it from that first initiation. Were it given one, traffic for the
+ * container arriving before the handshake (the other end of a connection that survived a restart, say) would make
+ * wg0 initiate too, and two crossing initiations overwrite each other's handshake state on both sides: neither
+ * response is accepted, and the tunnel stays down for REKEY_TIMEOUT (5 s) until a retry. With one initiator
+ * there is no such race.
  */
 final class ContainerTunnel implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ContainerTunnel.class);
     static final int KEEPALIVE_SECONDS = 25;
     /** One crypto worker each: a node runs hundreds of these, and one container rarely needs more than a core. */
     static final int WORKERS = 1;
+    /**
+     * The UDP socket's receive ring (NettyBind's default is 8 MiB, for a node's wg0): 512 KiB holds some 350
+     * full-size datagrams of a burst, and keeps a hundred containers' rings at 50 MiB of heap instead of 800.
+     */
+    static final int RECEIVE_RING_BYTES = 512 << 10;
     private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
 
     final Attachment attachment;
@@ -63,7 +74,8 @@ final class ContainerTunnel implements AutoCloseable {
         if (hub.identity() == null || hubPort == 0) {
             throw new IOException("the node's interface " + hub.name() + " has no key or is not listening");
         }
-        Device device = new Device(deviceName(a), tun, new NettyBind(), SystemClock.INSTANCE, WORKERS);
+        Device device = new Device(deviceName(a), tun, new NettyBind(NettyBind.Transport.AUTO, RECEIVE_RING_BYTES),
+                SystemClock.INSTANCE, WORKERS);
         Peer hubPeer = null;
         try {
             device.setPrivateKey(privateKey);
@@ -79,7 +91,6 @@ final class ContainerTunnel implements AutoCloseable {
                 hub.addAllowedIp(hubPeer, p);
             }
             int port = up(device, a.port(), nodeNetns);
-            hubPeer.setEndpoint(new Endpoint(LOOPBACK, port));
             return new ContainerTunnel(a.withPort(port), tun, device, publicKey, hub);
         } catch (IOException | RuntimeException e) {
             if (hubPeer != null) {

@@ -80,17 +80,6 @@ public record NodeNetwork(Prefix subnetV4, Prefix subnetV6, InetAddress gatewayV
         return subnetV6 == null ? null : nth(subnetV6, slot);
     }
 
-    /** The slot of a container address in either subnet, or -1 when it is not a container address. */
-    public int slotOf(InetAddress address) {
-        Prefix subnet = address instanceof Inet4Address ? subnetV4 : subnetV6;
-        if (subnet == null || !subnet.contains(address)) {
-            return -1;
-        }
-        BigInteger offset = new BigInteger(1, address.getAddress()).subtract(new BigInteger(1, subnet.addressBytes()));
-        return offset.compareTo(BigInteger.valueOf(firstSlot())) < 0
-                || offset.compareTo(BigInteger.valueOf(lastSlot())) > 0 ? -1 : offset.intValueExact();
-    }
-
     /** The {@code n}-th address of {@code prefix} (0 is the network address). */
     static InetAddress nth(Prefix prefix, long n) {
         byte[] base = prefix.addressBytes();

@@ -30,6 +30,13 @@ final class Sandbox {
         }
     }
 
+    /** The namespace has a default route already, and the caller did not ask to replace it. */
+    static final class DefaultRouteExists extends IOException {
+        DefaultRouteExists(String message) {
+            super(message);
+        }
+    }
+
     private Sandbox() {
     }
 
@@ -80,8 +87,8 @@ final class Sandbox {
             Links.host().ip("-batch", file.toString());
         } catch (CommandException e) {
             if (e.stderr().contains("File exists") && !replaceDefaultRoute) {
-                throw new IOException("the namespace already has a default route (set replace_default_route to"
-                        + " move it to " + ifname + "): " + e.stderr().strip(), e);
+                throw new DefaultRouteExists("the namespace already has a default route (set"
+                        + " replace_default_route to move it to " + ifname + ")");
             }
             throw e;
         } finally {

@@ -91,6 +91,10 @@ class AttachmentStoreTest {
     @Test
     void keepsAttachmentsAndAllocationsAcrossAReopenInAFileOnlyRootCanRead() throws Exception {
         String key = X25519.generatePrivateKey().toBase64();
+        Path fresh = dir.resolve("data/attachments");
+        new AttachmentStore(fresh, 2, 254).close();
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(fresh)),
+                "a directory it creates is the owner's alone");
         try (AttachmentStore store = new AttachmentStore(dir, 2, 254)) {
             int slot = store.allocate("container:abc/eth0").getAsInt();
             store.save(new Attachment("abc", "eth0", "/var/run/netns/x", slot, key, 0, 1400, 1234));
@@ -221,8 +225,5 @@ class AttachmentStoreTest {
         assertEquals(254, n.lastSlot());
         assertEquals("10.100.3.254", n.addressV4(254).getHostAddress());
         assertEquals(io.wgcni.wg.io.InetAddresses.parse("fd00:100:0:3::fe"), n.addressV6(254));
-        assertEquals(7, n.slotOf(io.wgcni.wg.io.InetAddresses.parse("10.100.3.7")));
-        assertEquals(-1, n.slotOf(io.wgcni.wg.io.InetAddresses.parse("10.100.3.1")), "the node's own");
-        assertEquals(-1, n.slotOf(io.wgcni.wg.io.InetAddresses.parse("10.100.3.255")), "broadcast");
     }
 }

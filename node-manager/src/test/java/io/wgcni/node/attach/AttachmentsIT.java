@@ -171,6 +171,27 @@ class AttachmentsIT {
         assertEquals("10.100.3.2/24", attachments.attach(attach("ctr-c", nsC, "eth0")).getAddresses(0));
     }
 
+    /**
+     * A container answers the moment its Attach returns: its handshake with wg0 was started by the attach itself.
+     * (Traffic for it arriving while that handshake is under way must not make wg0 start a crossing one, which
+     * would cost 5 s; that race needs a loaded machine to show, see ContainerTunnel.)
+     */
+    @Test
+    void aContainerIsReachableTheMomentItsAttachReturns() throws Exception {
+        String nsA = node.container("a");
+        attachments.attach(attach("ctr-a", nsA, "eth0"));
+        ping(nsA, "10.100.3.1");
+        long worst = 0;
+        for (int i = 0; i < 8; i++) {
+            String ns = node.container("n" + i);
+            String address = attachments.attach(attach("ctr-n" + i, ns, "eth0")).getAddresses(0).split("/")[0];
+            worst = Math.max(worst, TestNode.firstReplyMillis(nsA, address));
+            attachments.detach(detach("ctr-n" + i, "eth0"));
+        }
+        System.out.println("first reply from a container just attached: at worst " + worst + " ms");
+        assertTrue(worst < 3000, worst + " ms");
+    }
+
     @Test
     void aRepeatedAttachAnswersTheSameAndATakenNameIsRefused() throws Exception {
         String ns = node.container("a");
@@ -186,6 +207,14 @@ class AttachmentsIT {
         assertTrue(taken.getStatus().getDescription().startsWith("ifname:"), taken.getStatus().getDescription());
         assertTrue(Links.in(ns).exists("eth1"), "left alone");
         assertEquals(1, attachments.count(), "nothing recorded for the refused ones");
+
+        // Chained after another interface: without replace_default_route the existing default route stays, and
+        // the attach fails with nothing left behind.
+        StatusException routed = assertThrows(StatusException.class, () -> attachments.attach(attach("ctr-a", ns, "net1")));
+        assertEquals(Status.Code.FAILED_PRECONDITION, routed.getStatus().getCode());
+        assertTrue(routed.getStatus().getDescription().contains("replace_default_route"));
+        assertFalse(Links.in(ns).exists("net1"));
+        assertEquals(1, attachments.count());
 
         // A second interface of the same container is a second attachment with its own address.
         AttachResponse second = attachments.attach(attach("ctr-a", ns, "net1").toBuilder()

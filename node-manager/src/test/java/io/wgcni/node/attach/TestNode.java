@@ -133,6 +133,16 @@ final class TestNode implements AutoCloseable {
         exec(netns, "ping", "-c", "1", "-w", "5", "-i", "0.2", address);
     }
 
+    /**
+     * Milliseconds until the first echo reply from {@code address}, pinging from {@code netns} every 50 ms (the fork
+     * of ping included); fails when none comes within 3 s.
+     */
+    static long firstReplyMillis(String netns, String address) throws IOException {
+        long start = System.nanoTime();
+        exec(netns, "ping", "-c", "1", "-w", "3", "-i", "0.05", address);
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    }
+
     void deleteNamespace(String name) throws IOException {
         Netns.delete(name);
         namespaces.remove(name);

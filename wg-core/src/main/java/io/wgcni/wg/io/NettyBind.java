@@ -83,9 +83,13 @@ public final class NettyBind implements Bind {
     static final int RECV_SLOTS = 16;
     /** Socket buffers, asked with SO_RCVBUFFORCE/SO_SNDBUFFORCE where allowed (as wireguard-go does). */
     static final int SOCKET_BUFFER = 7 << 20;
-    /** The receive ring between the event loop and the reader. */
+    /** The receive ring between the event loop and the reader, by default: sized for a node's busy interface. */
     static final int RING_BYTES = 8 << 20;
-    static final int RING_ENTRIES = 8192;
+    /**
+     * The smallest ring: twice the largest datagram, so that one always fits once the reader has caught up (a
+     * datagram never wraps: one that does not fit before the end of the array starts the next lap).
+     */
+    static final int MIN_RING_BYTES = 1 << 17;
     /** Bytes handed to the event loop and not yet written past which {@link #send} waits, then drops. */
     static final int MAX_PENDING_SEND = 4 << 20;
     static final long SEND_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
@@ -114,6 +118,7 @@ public final class NettyBind implements Bind {
     private final boolean epoll;
     private final boolean allowIpv6;
     private final boolean gso;
+    private final int ringBytes;
     private final Object lifecycle = new Object();
     private volatile Session session;
     private volatile int mark;
@@ -129,7 +134,18 @@ public final class NettyBind implements Bind {
     }
 
     public NettyBind(Transport transport) {
-        this(transport, true, !"false".equalsIgnoreCase(System.getProperty(GSO_PROPERTY, "true").trim()));
+        this(transport, RING_BYTES);
+    }
+
+    /**
+     * With a receive ring (the heap buffer between the event loop and the device's reader) of {@code
+     * receiveRingBytes}, rounded up to a power of two, at least {@value #MIN_RING_BYTES}. The default, 8 MiB,
+     * absorbs line-rate bursts of a node's interface; a process that runs hundreds of small devices (node-manager's
+     * container tunnels) gives each far less: the ring is allocated, and kept, for every open bind.
+     */
+    public NettyBind(Transport transport, int receiveRingBytes) {
+        this(transport, true, !"false".equalsIgnoreCase(System.getProperty(GSO_PROPERTY, "true").trim()),
+                receiveRingBytes);
     }
 
     /**
@@ -137,6 +153,14 @@ public final class NettyBind implements Bind {
      * {@code gso = false} sends datagram by datagram even where UDP GSO works.
      */
     NettyBind(Transport transport, boolean allowIpv6, boolean gso) {
+        this(transport, allowIpv6, gso, RING_BYTES);
+    }
+
+    private NettyBind(Transport transport, boolean allowIpv6, boolean gso, int ringBytes) {
+        if (ringBytes < MIN_RING_BYTES) {
+            throw new IllegalArgumentException("receive ring of " + ringBytes + " bytes is below " + MIN_RING_BYTES);
+        }
+        this.ringBytes = ringBytes;
         this.epoll = switch (transport) {
             case EPOLL -> {
                 Epoll.ensureAvailability();
@@ -246,7 +270,8 @@ public final class NettyBind implements Bind {
             ch = new NioDatagramChannel(jdk);
         }
         AtomicLong dropped = droppedOnReceive;
-        ReceiveRing ring = new ReceiveRing(RING_BYTES, RING_ENTRIES, dropped);
+        // One entry per KiB: room for as many datagrams as a ring full of small ones (8192 for the default).
+        ReceiveRing ring = new ReceiveRing(ringBytes, ringBytes >> 10, dropped);
         Session s = new Session(ch, jdk, ring, v6);
         try {
             // Registered first: the close future (which frees the read buffer) runs on the channel's loop.

@@ -209,6 +209,23 @@ class NettyBindTest {
 
     @ParameterizedTest
     @EnumSource(value = NettyBind.Transport.class, names = {"EPOLL", "NIO"})
+    void theSmallestReceiveRingStillCarriesTheLargestDatagramWhereverItStands(NettyBind.Transport transport)
+            throws Exception {
+        assertThrows(IllegalArgumentException.class, () -> new NettyBind(transport, NettyBind.MIN_RING_BYTES - 1));
+        NettyBind a = bind(transport);
+        NettyBind b = new NettyBind(transport, NettyBind.MIN_RING_BYTES);
+        cleanup.add(b);
+        a.open(0);
+        Endpoint toB = new Endpoint(V4, b.open(0));
+        Collector atB = collect(b);
+        for (int i = 0; i < 20; i++) {
+            sendAll(a, List.of(packet(i == 10 ? 65000 : 1400, i)), toB);
+            assertArrayEquals(content(i == 10 ? 65000 : 1400, i), atB.next().bytes(), "datagram " + i);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = NettyBind.Transport.class, names = {"EPOLL", "NIO"})
     void burstOf1000KeepsOrder(NettyBind.Transport transport) throws Exception {
         NettyBind a = bind(transport);
         NettyBind b = bind(transport);

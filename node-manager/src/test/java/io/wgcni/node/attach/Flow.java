@@ -1,0 +1,103 @@
+package io.wgcni.node.attach;
+
+import io.wgcni.tun.Netns;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One long TCP connection between two namespaces that a test keeps running across a node-manager restart: a
+ * sender of pseudo-random bytes and a receiver that counts and digests them, in the background.
+ */
+final class Flow implements AutoCloseable {
+    private final ServerSocket server;
+    private final Socket client;
+    private final AtomicLong received = new AtomicLong();
+    private final CompletableFuture<String> receivedDigest;
+    private final CompletableFuture<String> sentDigest;
+
+    Flow(String fromNs, String toNs, String toAddress, long bytes) throws Exception {
+        InetAddress address = InetAddress.getByName(toAddress);
+        server = Netns.inNamespace(toNs, () -> new ServerSocket(0, 1, address));
+        int port = server.getLocalPort();
+        receivedDigest = CompletableFuture.supplyAsync(this::receive, r -> Thread.ofPlatform().daemon().start(r));
+        // The JDK creates a socket's descriptor on connect: connect inside the namespace.
+        client = Netns.inNamespace(fromNs, () -> {
+            Socket s = new Socket();
+            s.connect(new InetSocketAddress(address, port), 10_000);
+            return s;
+        });
+        sentDigest = CompletableFuture.supplyAsync(() -> send(bytes), r -> Thread.ofPlatform().daemon().start(r));
+    }
+
+    private String receive() {
+        try (Socket s = server.accept(); InputStream in = s.getInputStream()) {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                md.update(buf, 0, n);
+                received.addAndGet(n);
+            }
+            return HexFormat.of().formatHex(md.digest());
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private String send(long bytes) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            OutputStream out = client.getOutputStream();
+            Random random = new Random(bytes);
+            byte[] buf = new byte[1 << 16];
+            for (long left = bytes; left > 0; ) {
+                random.nextBytes(buf);
+                int n = (int) Math.min(buf.length, left);
+                out.write(buf, 0, n);
+                md.update(buf, 0, n);
+                left -= n;
+            }
+            client.shutdownOutput();
+            return HexFormat.of().formatHex(md.digest());
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    long received() {
+        return received.get();
+    }
+
+    /** Waits until more than {@code bytes} have arrived; false after {@code timeoutMillis}. */
+    boolean awaitReceivedMoreThan(long bytes, long timeoutMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        while (received.get() <= bytes) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            Thread.sleep(1);
+        }
+        return true;
+    }
+
+    /** The digests of what was sent and what arrived, once the connection has finished. */
+    String[] digests(long timeoutSeconds) throws Exception {
+        return new String[] {sentDigest.get(timeoutSeconds, TimeUnit.SECONDS),
+                receivedDigest.get(timeoutSeconds, TimeUnit.SECONDS)};
+    }
+
+    @Override
+    public void close() throws java.io.IOException {
+        client.close();
+        server.close();
+    }
+}
