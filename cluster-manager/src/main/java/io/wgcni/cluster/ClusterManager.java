@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedTrustManager;
@@ -44,27 +45,29 @@ public final class ClusterManager implements AutoCloseable {
 
     /**
      * How to run. Null IPAM fields mean "as stored, or the default on first start". metricsListen null: no
-     * metrics endpoint. maxBatch: the store's group-commit limit.
+     * metrics endpoint. maxBatch: the store's group-commit limit. watchQueueLimit: how far a watcher may fall
+     * behind before its stream is closed.
      */
     public record Options(Path dataDir, String listen, String metricsListen, String clusterCidr,
             Integer nodePrefixLength, String clusterCidrV6, Integer nodePrefixLengthV6, List<String> serverNames,
-            int maxBatch) {
+            int maxBatch, int watchQueueLimit) {
         public static Options defaults(Path dataDir) {
-            return new Options(dataDir, "127.0.0.1:0", null, null, null, null, null, List.of(), 256);
+            return new Options(dataDir, "127.0.0.1:0", null, null, null, null, null, List.of(), 256, WatchHub.QUEUE_LIMIT);
         }
 
-        public Options withListen(String listen) {
+        public Options withListen(String listen, String metricsListen) {
             return new Options(dataDir, listen, metricsListen, clusterCidr, nodePrefixLength, clusterCidrV6,
-                    nodePrefixLengthV6, serverNames, maxBatch);
+                    nodePrefixLengthV6, serverNames, maxBatch, watchQueueLimit);
         }
 
         public Options withCidr(String v4, Integer v4Length, String v6, Integer v6Length) {
-            return new Options(dataDir, listen, metricsListen, v4, v4Length, v6, v6Length, serverNames, maxBatch);
+            return new Options(dataDir, listen, metricsListen, v4, v4Length, v6, v6Length, serverNames, maxBatch,
+                    watchQueueLimit);
         }
 
-        public Options withMaxBatch(int maxBatch) {
+        public Options withLimits(int maxBatch, int watchQueueLimit) {
             return new Options(dataDir, listen, metricsListen, clusterCidr, nodePrefixLength, clusterCidrV6,
-                    nodePrefixLengthV6, serverNames, maxBatch);
+                    nodePrefixLengthV6, serverNames, maxBatch, watchQueueLimit);
         }
     }
 
@@ -76,6 +79,7 @@ public final class ClusterManager implements AutoCloseable {
     private final ExecutorService replies = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("reply-", 0).factory());
     private final Server server;
     private final HTTPServer metricsServer;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     private ClusterManager(Options o) throws IOException {
         HostPort listen = HostPort.parse("--listen", o.listen(), true);
@@ -87,7 +91,7 @@ public final class ClusterManager implements AutoCloseable {
             IpamSettings settings = Ipam.settle(store, o.clusterCidr(), o.nodePrefixLength(), o.clusterCidrV6(),
                     o.nodePrefixLengthV6());
             ipam = new Ipam(store, settings);
-            hub = new WatchHub(store, replies);
+            hub = new WatchHub(store, replies, o.watchQueueLimit());
             Metrics metrics = new Metrics();
             metrics.watch(hub, ipam);
             ClusterService service = new ClusterService(store, ipam, pki, new Tokens(store, Clock.systemUTC()), hub,
@@ -127,6 +131,11 @@ public final class ClusterManager implements AutoCloseable {
         return metricsServer == null ? -1 : metricsServer.getPort();
     }
 
+    /** Open WatchPeers streams. */
+    public int watchers() {
+        return hub.size();
+    }
+
     public Pki pki() {
         return pki;
     }
@@ -141,6 +150,9 @@ public final class ClusterManager implements AutoCloseable {
      */
     @Override
     public void close() {
+        if (closed.getAndSet(true)) {
+            return;
+        }
         health.enterTerminalState();
         server.shutdown();
         hub.close();

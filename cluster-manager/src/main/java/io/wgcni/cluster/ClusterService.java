@@ -77,126 +77,114 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
 
     @Override
     public void join(JoinRequest request, StreamObserver<JoinResponse> out) {
-        guarded(out, () -> join0(request, out));
-    }
-
-    private void join0(JoinRequest request, StreamObserver<JoinResponse> out) {
-        if (!tokens.valid(request.getToken())) {
-            log.warn("join refused node={}: invalid or expired token", request.getNodeName());
-            throw Status.UNAUTHENTICATED.withDescription("the join token is unknown, wrong or expired").asRuntimeException();
-        }
-        String node = Validation.nodeName(request.getNodeName());
-        PublicKey key;
-        try {
-            key = Pki.parseNodeKey(request.getPublicKeyDer().toByteArray());
-        } catch (IllegalArgumentException e) {
-            throw Validation.invalid(e.getMessage());
-        }
-        X509Certificate cert = pki.issueNode(key, node);
-        String serial = cert.getSerialNumber().toString(16);
-        reply(out, store.commit(new Store.Txn(List.of(), List.of(new Store.Put(CERTS + node + "/" + serial, new byte[0]))))
-                .thenApply(r -> {
-                    log.info("node joined node={} certificate-serial={}", node, serial);
-                    try {
-                        return JoinResponse.newBuilder()
-                                .setCertificateDer(ByteString.copyFrom(cert.getEncoded()))
-                                .setCaCertificateDer(ByteString.copyFrom(pki.ca().getEncoded()))
-                                .build();
-                    } catch (CertificateEncodingException e) {
-                        throw new IllegalStateException(e);
-                    }
-                }));
+        guarded(out, () -> {
+            if (!tokens.valid(request.getToken())) {
+                log.warn("join refused node={}: invalid or expired token", request.getNodeName());
+                throw Status.UNAUTHENTICATED.withDescription("the join token is unknown, wrong or expired").asRuntimeException();
+            }
+            String node = Validation.nodeName(request.getNodeName());
+            PublicKey key;
+            try {
+                key = Pki.parseNodeKey(request.getPublicKeyDer().toByteArray());
+            } catch (IllegalArgumentException e) {
+                throw Validation.invalid(e.getMessage());
+            }
+            X509Certificate cert = pki.issueNode(key, node);
+            String serial = cert.getSerialNumber().toString(16);
+            reply(out, store.commit(new Store.Txn(List.of(), List.of(new Store.Put(CERTS + node + "/" + serial, new byte[0]))))
+                    .thenApply(r -> {
+                        log.info("node joined node={} certificate-serial={}", node, serial);
+                        try {
+                            return JoinResponse.newBuilder()
+                                    .setCertificateDer(ByteString.copyFrom(cert.getEncoded()))
+                                    .setCaCertificateDer(ByteString.copyFrom(pki.ca().getEncoded()))
+                                    .build();
+                        } catch (CertificateEncodingException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }));
+        });
     }
 
     @Override
     public void allocateSubnet(AllocateSubnetRequest request, StreamObserver<AllocateSubnetResponse> out) {
-        guarded(out, () -> allocateSubnet0(request, out));
-    }
-
-    private void allocateSubnet0(AllocateSubnetRequest request, StreamObserver<AllocateSubnetResponse> out) {
-        String node = authorize(request.getNodeName());
-        reply(out, ipam.allocate(node).thenApply(a -> AllocateSubnetResponse.newBuilder()
-                .setSubnet(subnet(a))
-                .setCluster(Subnet.newBuilder().setIpv4(ipam.settings().v4().toString())
-                        .setIpv6(ipam.settings().v6() == null ? "" : ipam.settings().v6().toString()))
-                .build()));
+        guarded(out, () -> {
+            String node = authorize(request.getNodeName());
+            reply(out, ipam.allocate(node).thenApply(a -> AllocateSubnetResponse.newBuilder()
+                    .setSubnet(subnet(a))
+                    .setCluster(Subnet.newBuilder().setIpv4(ipam.settings().v4().toString())
+                            .setIpv6(ipam.settings().v6() == null ? "" : ipam.settings().v6().toString()))
+                    .build()));
+        });
     }
 
     @Override
     public void registerPeer(RegisterPeerRequest request, StreamObserver<RegisterPeerResponse> out) {
-        guarded(out, () -> registerPeer0(request, out));
-    }
-
-    private void registerPeer0(RegisterPeerRequest request, StreamObserver<RegisterPeerResponse> out) {
-        String node = authorize(request.getNodeName());
-        String key = Validation.publicKey(request.getPublicKey());
-        String endpoint = Validation.endpoint(request.getEndpoint());
-        reply(out, retrying(() -> {
-            Allocation a = ipam.get(node).orElseThrow(() -> Status.FAILED_PRECONDITION
-                    .withDescription("node " + node + " holds no subnet: call AllocateSubnet first").asRuntimeException());
-            Peer peer = Peer.newBuilder().setNodeName(node).setPublicKey(key).setEndpoint(endpoint)
-                    .addAllAllowedPrefixes(Validation.allowedPrefixes(request.getAllowedPrefixesList(), a))
-                    .setSubnet(subnet(a)).build();
-            return store.commit(new Store.Txn(List.of(new Compare(a.key(), a.modRevision())),
-                            List.of(new Store.Put(PEERS + node, peer.toByteArray()))))
-                    .thenApply(r -> r.succeeded() ? Optional.of(peer.toBuilder().setRevision(r.revision()).build()) : Optional.<Peer>empty());
-        }).thenApply(peer -> {
-            metrics.registrations.inc();
-            log.info("peer registered node={} public-key={} endpoint={} revision={}", node, peer.getPublicKey(),
-                    peer.getEndpoint(), peer.getRevision());
-            return RegisterPeerResponse.newBuilder().setPeer(peer).build();
-        }));
+        guarded(out, () -> {
+            String node = authorize(request.getNodeName());
+            String key = Validation.publicKey(request.getPublicKey());
+            String endpoint = Validation.endpoint(request.getEndpoint());
+            reply(out, retrying(() -> {
+                Allocation a = ipam.get(node).orElseThrow(() -> Status.FAILED_PRECONDITION
+                        .withDescription("node " + node + " holds no subnet: call AllocateSubnet first").asRuntimeException());
+                Peer peer = Peer.newBuilder().setNodeName(node).setPublicKey(key).setEndpoint(endpoint)
+                        .addAllAllowedPrefixes(Validation.allowedPrefixes(request.getAllowedPrefixesList(), a))
+                        .setSubnet(subnet(a)).build();
+                return store.commit(new Store.Txn(List.of(new Compare(a.key(), a.modRevision())),
+                                List.of(new Store.Put(PEERS + node, peer.toByteArray()))))
+                        .thenApply(r -> r.succeeded() ? Optional.of(peer.toBuilder().setRevision(r.revision()).build()) : Optional.<Peer>empty());
+            }).thenApply(peer -> {
+                metrics.registrations.inc();
+                log.info("peer registered node={} public-key={} endpoint={} revision={}", node, peer.getPublicKey(),
+                        peer.getEndpoint(), peer.getRevision());
+                return RegisterPeerResponse.newBuilder().setPeer(peer).build();
+            }));
+        });
     }
 
     @Override
     public void listPeers(ListPeersRequest request, StreamObserver<ListPeersResponse> out) {
-        guarded(out, () -> listPeers0(request, out));
-    }
-
-    private void listPeers0(ListPeersRequest request, StreamObserver<ListPeersResponse> out) {
-        Store.Range range = store.range(PEERS);
-        ListPeersResponse.Builder b = ListPeersResponse.newBuilder().setRevision(range.revision());
-        range.kvs().forEach(kv -> b.addPeers(WatchHub.peer(kv)));
-        out.onNext(b.build());
-        out.onCompleted();
+        guarded(out, () -> {
+            Store.Range range = store.range(PEERS);
+            ListPeersResponse.Builder b = ListPeersResponse.newBuilder().setRevision(range.revision());
+            range.kvs().forEach(kv -> b.addPeers(WatchHub.peer(kv)));
+            out.onNext(b.build());
+            out.onCompleted();
+        });
     }
 
     @Override
     public void watchPeers(WatchPeersRequest request, StreamObserver<WatchPeersResponse> out) {
-        guarded(out, () -> watchPeers0(request, out));
-    }
-
-    private void watchPeers0(WatchPeersRequest request, StreamObserver<WatchPeersResponse> out) {
-        hub.watch(request.getSinceRevision(), (ServerCallStreamObserver<WatchPeersResponse>) out);
+        guarded(out, () -> {
+            hub.watch(request.getSinceRevision(), (ServerCallStreamObserver<WatchPeersResponse>) out);
+        });
     }
 
     @Override
     public void removeNode(RemoveNodeRequest request, StreamObserver<RemoveNodeResponse> out) {
-        guarded(out, () -> removeNode0(request, out));
-    }
-
-    private void removeNode0(RemoveNodeRequest request, StreamObserver<RemoveNodeResponse> out) {
-        String node = authorize(request.getNodeName());
-        reply(out, retrying(() -> {
-            Optional<Allocation> a = ipam.get(node);
-            Optional<KeyValue> peer = store.get(PEERS + node);
-            List<KeyValue> certs = store.range(CERTS + node + "/").kvs();
-            List<Compare> compares = new ArrayList<>();
-            List<Op> ops = new ArrayList<>();
-            compares.add(a.map(x -> new Compare(x.key(), x.modRevision())).orElse(Compare.absent(Ipam.nodeKey(node))));
-            compares.add(new Compare(PEERS + node, peer.map(KeyValue::modRevision).orElse(0L)));
-            a.ifPresent(x -> ops.addAll(Ipam.releaseOps(x)));
-            peer.ifPresent(p -> ops.add(new Store.Delete(PEERS + node)));
-            for (KeyValue c : certs) {
-                ops.add(new Store.Delete(c.key()));
-                ops.add(new Store.Put(AuthInterceptor.REVOKED + c.key().substring(c.key().lastIndexOf('/') + 1), new byte[0]));
-            }
-            return store.commit(new Store.Txn(compares, ops))
-                    .thenApply(r -> r.succeeded() ? Optional.of(r.revision()) : Optional.<Long>empty());
-        }).thenApply(revision -> {
-            log.info("node removed node={} revision={}", node, revision);
-            return RemoveNodeResponse.newBuilder().setRevision(revision).build();
-        }));
+        guarded(out, () -> {
+            String node = authorize(request.getNodeName());
+            reply(out, retrying(() -> {
+                Optional<Allocation> a = ipam.get(node);
+                Optional<KeyValue> peer = store.get(PEERS + node);
+                List<KeyValue> certs = store.range(CERTS + node + "/").kvs();
+                List<Compare> compares = new ArrayList<>();
+                List<Op> ops = new ArrayList<>();
+                compares.add(a.map(x -> new Compare(x.key(), x.modRevision())).orElse(Compare.absent(Ipam.nodeKey(node))));
+                compares.add(new Compare(PEERS + node, peer.map(KeyValue::modRevision).orElse(0L)));
+                a.ifPresent(x -> ops.addAll(Ipam.releaseOps(x)));
+                peer.ifPresent(p -> ops.add(new Store.Delete(PEERS + node)));
+                for (KeyValue c : certs) {
+                    ops.add(new Store.Delete(c.key()));
+                    ops.add(new Store.Put(AuthInterceptor.REVOKED + c.key().substring(c.key().lastIndexOf('/') + 1), new byte[0]));
+                }
+                return store.commit(new Store.Txn(compares, ops))
+                        .thenApply(r -> r.succeeded() ? Optional.of(r.revision()) : Optional.<Long>empty());
+            }).thenApply(revision -> {
+                log.info("node removed node={} revision={}", node, revision);
+                return RemoveNodeResponse.newBuilder().setRevision(revision).build();
+            }));
+        });
     }
 
     /** Runs a handler body; whatever it throws becomes the call's status (gRPC would send UNKNOWN). */

@@ -68,7 +68,7 @@ public final class Main {
         public Integer call() throws Exception {
             ClusterManager.Options options = new ClusterManager.Options(dataDir, listen,
                     metricsListen.equals("off") ? null : metricsListen, clusterCidr, nodePrefixLength, clusterCidrV6,
-                    nodePrefixLengthV6, serverNames, 256);
+                    nodePrefixLengthV6, serverNames, 256, WatchHub.QUEUE_LIMIT);
             ClusterManager manager = ClusterManager.start(options);
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {

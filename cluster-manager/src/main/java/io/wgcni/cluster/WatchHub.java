@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Each watcher has a bounded queue, drained on a shared executor as fast as its HTTP/2 flow control allows.
  * The store's writer only appends to queues, so a slow watcher holds up neither the writer nor the others.
- * A watcher that falls more than {@value #QUEUE_LIMIT} changes behind is closed with RESOURCE_EXHAUSTED; it
+ * A watcher that falls more than queueLimit (default {@value #QUEUE_LIMIT}) changes behind is closed with
+ * RESOURCE_EXHAUSTED, and its queue dropped; it
  * watches again with since_revision set to the last revision it saw and resumes from the history (or gets a
  * snapshot).
  */
@@ -40,12 +41,14 @@ public final class WatchHub implements AutoCloseable {
 
     private final Store store;
     private final Executor executor;
+    private final int queueLimit;
     private final Set<Watcher> watchers = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
-    public WatchHub(Store store, Executor executor) {
+    public WatchHub(Store store, Executor executor, int queueLimit) {
         this.store = store;
         this.executor = executor;
+        this.queueLimit = queueLimit;
         store.listen(this::publish);
     }
 
@@ -64,17 +67,22 @@ public final class WatchHub implements AutoCloseable {
         }
         List<WatchPeersResponse> start = new ArrayList<>();
         long floor;
-        Optional<Store.History> history = sinceRevision > 0 ? store.history(sinceRevision, PEERS) : Optional.empty();
-        if (history.isPresent()) {
-            history.get().events().forEach(e -> start.add(message(e)));
-            floor = history.get().revision();
-        } else {
-            Store.Range range = store.range(PEERS);
-            WatchPeersResponse.Builder snapshot = WatchPeersResponse.newBuilder().setKind(Kind.SNAPSHOT)
-                    .setRevision(range.revision());
-            range.kvs().forEach(kv -> snapshot.addPeers(peer(kv)));
-            start.add(snapshot.build());
-            floor = range.revision();
+        try {
+            Optional<Store.History> history = sinceRevision > 0 ? store.history(sinceRevision, PEERS) : Optional.empty();
+            if (history.isPresent()) {
+                history.get().events().forEach(e -> start.add(message(e)));
+                floor = history.get().revision();
+            } else {
+                Store.Range range = store.range(PEERS);
+                WatchPeersResponse.Builder snapshot = WatchPeersResponse.newBuilder().setKind(Kind.SNAPSHOT)
+                        .setRevision(range.revision());
+                range.kvs().forEach(kv -> snapshot.addPeers(peer(kv)));
+                start.add(snapshot.build());
+                floor = range.revision();
+            }
+        } catch (RuntimeException e) {
+            watchers.remove(w);
+            throw e;
         }
         w.start(start, floor);
     }
@@ -152,9 +160,9 @@ public final class WatchHub implements AutoCloseable {
                     queue.add(m);
                 }
             }
-            if (queue.size() > QUEUE_LIMIT) {
-                log.warn("watcher closed: more than {} changes behind", QUEUE_LIMIT);
-                fail(Status.RESOURCE_EXHAUSTED.withDescription("this watcher fell more than " + QUEUE_LIMIT
+            if (queue.size() > queueLimit) {
+                log.warn("watcher closed: more than {} changes behind", queueLimit);
+                fail(Status.RESOURCE_EXHAUSTED.withDescription("this watcher fell more than " + queueLimit
                         + " changes behind; watch again with since_revision"));
                 return;
             }

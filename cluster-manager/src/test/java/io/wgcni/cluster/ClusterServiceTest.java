@@ -15,6 +15,8 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import io.wgcni.api.cluster.ClusterClient;
 import io.wgcni.api.cluster.Credentials;
@@ -396,8 +398,7 @@ class ClusterServiceTest {
 
     @Test
     void metricsAreServedOverHttp() throws Exception {
-        TestCluster c = cluster(o -> new ClusterManager.Options(o.dataDir(), o.listen(), "127.0.0.1:0", null, null,
-                null, null, List.of(), o.maxBatch()));
+        TestCluster c = cluster(o -> o.withListen(o.listen(), "127.0.0.1:0"));
         ClusterClient admin = c.admin();
         allocate(admin, "a");
         watch(admin, 0).take();
@@ -409,6 +410,112 @@ class ClusterServiceTest {
         assertTrue(text.contains("wgcni_cluster_subnets_free 255.0"), text);
         assertTrue(text.contains("wgcni_cluster_watchers 1.0"), text);
         assertTrue(text.contains("wgcni_cluster_request_duration_seconds_count{code=\"OK\",method=\"AllocateSubnet\"} 1"), text);
+    }
+
+    @Test
+    void aWatcherThatStopsReadingIsCutOffWithoutHoldingUpOthers() throws Exception {
+        TestCluster c = cluster(o -> o.withLimits(256, 20));
+        ClusterClient admin = c.admin();
+        // A watcher that takes the snapshot and then reads nothing more.
+        BlockingQueue<Object> slow = new LinkedBlockingQueue<>();
+        ClientCallStreamObserver<?>[] slowCall = new ClientCallStreamObserver<?>[1];
+        admin.async().watchPeers(WatchPeersRequest.getDefaultInstance(), new ClientResponseObserver<WatchPeersRequest, WatchPeersResponse>() {
+            @Override
+            public void beforeStart(ClientCallStreamObserver<WatchPeersRequest> call) {
+                slowCall[0] = call;
+                call.disableAutoRequestWithInitial(1);
+            }
+
+            @Override
+            public void onNext(WatchPeersResponse value) {
+                slow.add(value);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                slow.add(Status.fromThrowable(t));
+            }
+
+            @Override
+            public void onCompleted() {}
+        });
+        assertEquals(Kind.SNAPSHOT, ((WatchPeersResponse) slow.poll(10, TimeUnit.SECONDS)).getKind());
+        BlockingQueue<WatchPeersResponse> fast = watch(admin, 0);
+        poll(fast);
+        // Fat registrations (a few KB each) fill the slow watcher's flow-control window quickly.
+        int nodes = 8;
+        int rounds = 60;
+        List<String> prefixes = new ArrayList<>();
+        for (int i = 0; i < 250; i++) {
+            prefixes.add("10.100.%d.%d/32");
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(nodes);
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            for (int n = 0; n < nodes; n++) {
+                String node = "n" + n;
+                int subnet = Integer.parseInt(allocate(admin, node).getSubnet().getIpv4().split("\\.")[2]);
+                done.add(pool.submit(() -> {
+                    for (int r = 0; r < rounds; r++) {
+                        List<String> mine = new ArrayList<>();
+                        for (int i = 0; i < prefixes.size(); i++) {
+                            mine.add(String.format(prefixes.get(i), subnet, i));
+                        }
+                        register(admin, node, r % 2 == 0 ? KEY1 : KEY2, "192.0.2.1:" + (r + 1), mine.toArray(String[]::new));
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        // The fast watcher saw every change, in order; the slow one was dropped by the server.
+        long last = 0;
+        for (int i = 0; i < nodes * rounds; i++) {
+            WatchPeersResponse m = poll(fast);
+            assertTrue(m.getRevision() > last);
+            last = m.getRevision();
+        }
+        assertEquals(1, c.manager.watchers());
+        // Once it reads again it gets what was in flight, then the reason.
+        slowCall[0].request(Integer.MAX_VALUE);
+        Object end;
+        do {
+            end = slow.poll(10, TimeUnit.SECONDS);
+        } while (end instanceof WatchPeersResponse);
+        assertTrue(end instanceof Status s && s.getCode() == Status.Code.RESOURCE_EXHAUSTED, String.valueOf(end));
+    }
+
+    @Test
+    void shutdownEndsWatchStreamsWithUnavailableAtOnce() throws Exception {
+        TestCluster c = cluster();
+        ClusterClient admin = c.admin();
+        BlockingQueue<Object> q = new LinkedBlockingQueue<>();
+        admin.async().watchPeers(WatchPeersRequest.getDefaultInstance(), new StreamObserver<>() {
+            @Override
+            public void onNext(WatchPeersResponse value) {
+                q.add(value);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                q.add(Status.fromThrowable(t).getCode());
+            }
+
+            @Override
+            public void onCompleted() {
+                q.add("completed");
+            }
+        });
+        assertTrue(q.poll(10, TimeUnit.SECONDS) instanceof WatchPeersResponse);
+        long start = System.nanoTime();
+        c.manager.close();
+        assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(3), "close waited for the open stream");
+        assertEquals(Status.Code.UNAVAILABLE, q.poll(10, TimeUnit.SECONDS));
+        assertEquals(Status.Code.UNAVAILABLE, code(() -> allocate(admin, "a")));
     }
 
     static BlockingQueue<WatchPeersResponse> watch(ClusterClient client, long since) {

@@ -131,7 +131,9 @@ public final class ClusterClient implements AutoCloseable {
     }
 
     private static ManagedChannel channel(String target, ChannelCredentials tls) {
-        return NettyChannelBuilder.forTarget(target, tls).overrideAuthority(SERVER_NAME).build();
+        // Keepalives notice a dead server under a long WatchPeers stream (the server permits one every 10 s).
+        return NettyChannelBuilder.forTarget(target, tls).overrideAuthority(SERVER_NAME)
+                .keepAliveTime(30, TimeUnit.SECONDS).keepAliveTimeout(10, TimeUnit.SECONDS).build();
     }
 
     private static void shutdown(ManagedChannel channel) {

@@ -1,6 +1,9 @@
 package io.wgcni.cluster.store;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -39,6 +42,7 @@ public final class SqliteStore implements Store {
     private final Connection writer;
     private final Connection reader;
     private final int maxBatch;
+    private final long historyKept;
     private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
     private final List<Consumer<List<Event>>> listeners = new CopyOnWriteArrayList<>();
     private final Thread thread;
@@ -51,10 +55,24 @@ public final class SqliteStore implements Store {
 
     /** Opens (creating if needed) the database at file. maxBatch 1 disables group commit (for measurements). */
     public SqliteStore(Path file, int maxBatch) {
-        if (maxBatch < 1) {
-            throw new IllegalArgumentException("maxBatch must be at least 1");
+        this(file, maxBatch, HISTORY_KEPT);
+    }
+
+    /** As above, keeping historyKept revisions of history. */
+    public SqliteStore(Path file, int maxBatch, long historyKept) {
+        if (maxBatch < 1 || historyKept < 1) {
+            throw new IllegalArgumentException("maxBatch and historyKept must be at least 1");
         }
         this.maxBatch = maxBatch;
+        this.historyKept = historyKept;
+        try {
+            if (!Files.exists(file)) {
+                // SQLite gives its -wal and -shm files the database's mode: 0600 for all three.
+                Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            }
+        } catch (IOException e) {
+            throw new StoreException("cannot create the store " + file + ": " + e.getMessage(), e);
+        }
         try {
             writer = open(file);
             try (Statement s = writer.createStatement()) {
@@ -231,13 +249,13 @@ public final class SqliteStore implements Store {
         }
     }
 
-    /** Drops history older than HISTORY_KEPT revisions, in steps, so that trimming costs little per batch. */
+    /** Drops history older than historyKept revisions, in steps of a tenth, so that trimming costs little per batch. */
     private void trimHistory(long rev) throws SQLException {
         long compacted = meta(writer, "compacted");
-        if (rev - compacted <= HISTORY_KEPT + HISTORY_KEPT / 10) {
+        if (rev - compacted <= historyKept + historyKept / 10) {
             return;
         }
-        long upTo = rev - HISTORY_KEPT;
+        long upTo = rev - historyKept;
         try (PreparedStatement ps = writer.prepareStatement("DELETE FROM events WHERE revision <= ?")) {
             ps.setLong(1, upTo);
             ps.executeUpdate();

@@ -1,0 +1,15 @@
+package io.wgcni.cluster.bench;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** Keeps the benchmark runnable: a tiny run of each part (the figures themselves come from its main). */
+class ControlPlaneBenchTest {
+    @Test
+    void runsSmall() throws Exception {
+        assertTrue(ControlPlaneBench.allocationsPerSecond(64, 4, 100) > 0);
+        long[] p = ControlPlaneBench.fanOut(5, 3);
+        assertTrue(p[0] > 0 && p[0] <= p[1] && p[2] <= p[3]);
+    }
+}
