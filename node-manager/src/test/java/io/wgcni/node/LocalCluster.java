@@ -204,7 +204,8 @@ public final class LocalCluster implements AutoCloseable {
             List<String> cmd = new ArrayList<>(List.of(root.resolve("bin/node-manager").toString(), "run",
                     "--cluster", UNDERLAY + ".254:" + CLUSTER_PORT, "--join-token", joinToken, "--node-name", name,
                     "--data-dir", dataDir.toString(), "--interface", iface, "--socket", socket.toString(),
-                    "--cni-socket", cniSocket.toString(), "--metrics-listen", "off"));
+                    "--cni-socket", cniSocket.toString()));
+            // Metrics stay on their default, 127.0.0.1:9711: each node has a loopback of its own.
             cmd.addAll(List.of(extra));
             process = LocalCluster.this.start(netns, log, cmd.toArray(String[]::new));
             return this;

@@ -178,6 +178,12 @@ class NodeManagerIT {
             assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
                     Files.getPosixFilePermissions(n.dataDir.resolve("private.key"))));
 
+            String metrics = n.exec("curl", "-sf", "http://127.0.0.1:9711/metrics");
+            assertTrue(metrics.contains("wgcni_node_ready 1"), metrics);
+            assertTrue(metrics.contains("wgcni_node_attachments 1"), metrics);
+            assertTrue(metrics.contains("wgcni_node_peers{kind=\"container\"} 1"), metrics);
+            assertTrue(metrics.contains("wgcni_node_attach_duration_seconds_count 1"), metrics);
+
             n.disconnect();
             assertEquals(128 + 15, n.stop(), "the JVM's status after SIGTERM, once the shutdown hook finished");
             String after = n.exec("iptables-save");
