@@ -73,13 +73,26 @@ public final class LocalCluster implements AutoCloseable {
         run("ip", "-n", hub, "link", "add", "nm" + tag + "br", "type", "bridge");
         run("ip", "-n", hub, "address", "add", UNDERLAY + ".254/24", "dev", "nm" + tag + "br");
         run("ip", "-n", hub, "link", "set", "nm" + tag + "br", "up");
+        startClusterManager();
+        joinToken = run(root.resolve("bin/cluster-manager").toString(), "token", "create", "--data-dir",
+                work.resolve("cluster-manager").toString()).strip();
+    }
+
+    private void startClusterManager() throws Exception {
         Path data = Files.createDirectories(work.resolve("cluster-manager"));
-        clusterManager = start(hub, work.resolve("cluster-manager.log"), root.resolve("bin/cluster-manager").toString(),
+        Path log = work.resolve("cluster-manager.log");
+        long offset = Files.exists(log) ? Files.size(log) : 0;
+        clusterManager = start(hub, log, root.resolve("bin/cluster-manager").toString(),
                 "serve", "--data-dir", data.toString(), "--listen", UNDERLAY + ".254:" + CLUSTER_PORT,
                 "--metrics-listen", "off");
-        awaitLog(work.resolve("cluster-manager.log"), "cluster-manager listening on", 0, 60, clusterManager);
-        joinToken = run(root.resolve("bin/cluster-manager").toString(), "token", "create", "--data-dir",
-                data.toString()).strip();
+        awaitLog(log, "cluster-manager listening on", offset, 60, clusterManager);
+    }
+
+    /** Kills the cluster-manager with SIGKILL and starts it again on the same data. */
+    public void restartClusterManager() throws Exception {
+        clusterManager.destroyForcibly();
+        clusterManager.waitFor(10, TimeUnit.SECONDS);
+        startClusterManager();
     }
 
     /** Runs the cluster-manager's CLI (in the hub, where it listens) with admin credentials. */

@@ -49,6 +49,29 @@ class MembershipIT {
     }
 
     @Test
+    void theNodesFollowTheRegistryAgainAfterTheClusterManagerRestarts() throws Exception {
+        try (LocalCluster cluster = LocalCluster.start(dir, 2)) {
+            NodeProcess n1 = cluster.node(1);
+            NodeProcess n2 = cluster.node(2);
+            await("the two nodes peer", 15, () -> nodePeerNames(n1).contains("node2")
+                    && nodePeerNames(n2).contains("node1"));
+            Container a = cluster.container(n1);
+            Container b = cluster.container(n2);
+            cluster.restartClusterManager();
+            // The data path never needed the cluster-manager; the watches reconnect (backoff up to 10 s) and
+            // resume, so a node that joins afterwards reaches both.
+            awaitPing(a, b);
+            NodeProcess n3 = cluster.addNode().start().awaitReady();
+            for (NodeProcess n : Set.of(n1, n2)) {
+                await(n.name + " has node3", 20, () -> nodePeerNames(n).contains("node3"));
+            }
+            Container c = cluster.container(n3);
+            awaitPing(a, c);
+            awaitPing(c, b);
+        }
+    }
+
+    @Test
     void aRotatedKeyReplacesTheOldOneOnTheOtherNodes() throws Exception {
         try (LocalCluster cluster = LocalCluster.start(dir, 3)) {
             NodeProcess n1 = cluster.node(1);
