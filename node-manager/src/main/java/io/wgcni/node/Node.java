@@ -231,7 +231,8 @@ final class Node {
                     cluster.blocking().withDeadlineAfter(CALL_TIMEOUT).registerPeer(registration);
                     log.info("Registered node {} again: the registry held another key or endpoint", config.nodeName());
                 } catch (StatusRuntimeException e) {
-                    log.warn("Could not register node {} again: {}", config.nodeName(), e.getStatus());
+                    log.warn("Could not register node {} again: {}: {}", config.nodeName(), e.getStatus().getCode(),
+                            e.getStatus().getDescription());
                 }
             });
         }
@@ -272,9 +273,10 @@ final class Node {
             } catch (StatusRuntimeException e) {
                 Status.Code code = e.getStatus().getCode();
                 if (code != Status.Code.UNAVAILABLE && code != Status.Code.DEADLINE_EXCEEDED) {
-                    throw new IOException("could not " + what + ": " + e.getStatus(), e);
+                    throw new IOException("could not " + what + ": " + code + ": " + e.getStatus().getDescription(), e);
                 }
-                log.warn("Could not {} ({}): retrying in {} ms", what, e.getStatus(), backoff.toMillis());
+                log.warn("Could not {} ({}: {}): retrying in {} ms", what, code, e.getStatus().getDescription(),
+                        backoff.toMillis());
             }
             if (stop.await(backoff.toMillis(), TimeUnit.MILLISECONDS)) {
                 throw new InterruptedException("stopped while trying to " + what);

@@ -160,7 +160,8 @@ final class PeerSync implements AutoCloseable {
                 if (closed) {
                     return;
                 }
-                log.warn("Watching peers failed ({}): retrying in {} ms", e.getStatus(), backoff.toMillis());
+                log.warn("Watching peers failed ({}: {}): retrying in {} ms", e.getStatus().getCode(),
+                        e.getStatus().getDescription(), backoff.toMillis());
             } catch (RuntimeException e) {
                 if (closed) {
                     return;
