@@ -43,6 +43,7 @@ public final class LocalCluster implements AutoCloseable {
     private final List<Process> processes = new ArrayList<>();
     private final EpollEventLoopGroup group = new EpollEventLoopGroup(1);
     private Process clusterManager;
+    private List<String> clusterManagerArgs = List.of();
     private String joinToken;
     private int containers;
 
@@ -52,7 +53,13 @@ public final class LocalCluster implements AutoCloseable {
 
     /** The hub, the cluster-manager and {@code nodes} running node-managers, each ready to attach. */
     public static LocalCluster start(Path work, int nodes) throws Exception {
+        return start(work, nodes, new String[0]);
+    }
+
+    /** As {@link #start(Path, int)}, with extra arguments for {@code cluster-manager serve} (prefixes, say). */
+    public static LocalCluster start(Path work, int nodes, String... clusterManagerArgs) throws Exception {
         LocalCluster c = new LocalCluster(work);
+        c.clusterManagerArgs = List.of(clusterManagerArgs);
         try {
             c.startHub();
             for (int i = 1; i <= nodes; i++) {
@@ -82,9 +89,11 @@ public final class LocalCluster implements AutoCloseable {
         Path data = Files.createDirectories(work.resolve("cluster-manager"));
         Path log = work.resolve("cluster-manager.log");
         long offset = Files.exists(log) ? Files.size(log) : 0;
-        clusterManager = start(hub, log, root.resolve("bin/cluster-manager").toString(),
+        List<String> cmd = new ArrayList<>(List.of(root.resolve("bin/cluster-manager").toString(),
                 "serve", "--data-dir", data.toString(), "--listen", UNDERLAY + ".254:" + CLUSTER_PORT,
-                "--metrics-listen", "off");
+                "--metrics-listen", "off"));
+        cmd.addAll(clusterManagerArgs);
+        clusterManager = start(hub, log, cmd.toArray(String[]::new));
         awaitLog(log, "cluster-manager listening on", offset, 60, clusterManager);
     }
 
@@ -148,7 +157,12 @@ public final class LocalCluster implements AutoCloseable {
     }
 
     /** A container: an empty namespace, attached to a node as eth0. */
-    public record Container(String netns, String address, NodeProcess node) {}
+    /** {@code address}: the container's IPv4 address; {@code addresses}: all of them, CIDR. */
+    public record Container(String netns, String address, NodeProcess node, List<String> addresses) {
+        Container(String netns, String address, NodeProcess node) {
+            this(netns, address, node, List.of());
+        }
+    }
 
     /** Creates a container namespace and attaches it to {@code node}. */
     public Container container(NodeProcess node) throws IOException {
@@ -157,7 +171,7 @@ public final class LocalCluster implements AutoCloseable {
         AttachResponse r = node.api().attach(AttachRequest.newBuilder().setContainerId(ns)
                 .setNetns("/var/run/netns/" + ns).setIfname("eth0").setNetworkName("wgcni").build());
         String cidr = r.getAddresses(0);
-        return new Container(ns, cidr.substring(0, cidr.indexOf('/')), node);
+        return new Container(ns, cidr.substring(0, cidr.indexOf('/')), node, r.getAddressesList());
     }
 
     /** Creates a container namespace and attaches it to {@code node} through the CNI socket, as the plugin does. */

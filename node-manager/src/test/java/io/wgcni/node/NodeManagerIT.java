@@ -159,6 +159,22 @@ class NodeManagerIT {
     }
 
     @Test
+    void dualStackContainersTalkOverIpv6AcrossNodes() throws Exception {
+        try (LocalCluster cluster = LocalCluster.start(dir, 2, "--cluster-cidr-v6", "fd00:100::/48")) {
+            StatusResponse s1 = status(cluster.node(1));
+            assertFalse(s1.getSubnetIpv6().isEmpty(), "the node has an IPv6 subnet");
+            Container a = cluster.container(cluster.node(1));
+            Container b = cluster.container(cluster.node(2));
+            assertEquals(2, b.addresses().size(), b.addresses().toString());
+            String v6 = b.addresses().get(1).substring(0, b.addresses().get(1).indexOf('/'));
+            awaitPing(a, b);
+            await(a.netns() + " pings " + v6, 20, () -> pings(a.netns(), v6));
+            assertEquals("1", cluster.node(1).exec("cat", "/proc/sys/net/ipv6/conf/all/forwarding").strip());
+            assertTrue(cluster.node(1).exec("ip6tables-save").contains(":" + Hosting.FORWARD_CHAIN));
+        }
+    }
+
+    @Test
     void aCleanShutdownLeavesTheNodeAsItWas() throws Exception {
         try (LocalCluster cluster = LocalCluster.start(dir, 1)) {
             NodeProcess n = cluster.node(1);
