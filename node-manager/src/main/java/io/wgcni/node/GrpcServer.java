@@ -30,6 +30,7 @@ import io.wgcni.api.node.v1.StatusResponse;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -46,12 +47,15 @@ final class GrpcServer implements AutoCloseable {
     private final Server server;
     private final EpollEventLoopGroup group;
     private final HealthStatusManager health;
+    private final ExecutorService calls;
 
-    private GrpcServer(Path path, Server server, EpollEventLoopGroup group, HealthStatusManager health) {
+    private GrpcServer(Path path, Server server, EpollEventLoopGroup group, HealthStatusManager health,
+            ExecutorService calls) {
         this.path = path;
         this.server = server;
         this.group = group;
         this.health = health;
+        this.calls = calls;
     }
 
     static GrpcServer start(Path path, NodeApi api) throws IOException {
@@ -59,20 +63,22 @@ final class GrpcServer implements AutoCloseable {
         HealthStatusManager health = new HealthStatusManager();
         health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.NOT_SERVING);
         health.setStatus(NodeGrpc.SERVICE_NAME, ServingStatus.NOT_SERVING);
+        ExecutorService calls = Executors.newVirtualThreadPerTaskExecutor();
         try {
             Server server = UnixSockets.bindPrivately(path, p -> NettyServerBuilder
                     .forAddress(new DomainSocketAddress(p.toString()))
                     .channelType(EpollServerDomainSocketChannel.class)
                     .bossEventLoopGroup(group)
                     .workerEventLoopGroup(group)
-                    .executor(Executors.newVirtualThreadPerTaskExecutor())
+                    .executor(calls)
                     .addService(new Service(api))
                     .addService(health.getHealthService())
                     .build()
                     .start());
-            return new GrpcServer(path, server, group, health);
+            return new GrpcServer(path, server, group, health, calls);
         } catch (IOException | RuntimeException e) {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            calls.shutdownNow();
             throw e;
         }
     }
@@ -97,6 +103,7 @@ final class GrpcServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        calls.shutdownNow();
         try {
             Files.deleteIfExists(path);
         } catch (IOException e) {
