@@ -35,17 +35,16 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 class AttachmentStoreTest {
-    private final Path dir = tempDir();
+    /** Made per JUnit test; jqwik's property, which runs no JUnit callbacks, makes its own. */
+    private Path dir;
 
-    private static Path tempDir() {
-        try {
-            return Files.createTempDirectory("na-store-");
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+    @BeforeEach
+    void makeDir() throws IOException {
+        dir = Files.createTempDirectory("na-store-");
     }
 
     @AfterEach
