@@ -81,8 +81,11 @@ final class Node {
             Thread.currentThread().interrupt();
         } catch (Exception e) {
             if (!stopping.get()) {
-                log.error("node-manager failed to start: {}", e.getMessage(), e instanceof IOException
-                        || e instanceof IllegalArgumentException ? null : e);
+                if (e instanceof IOException || e instanceof IllegalArgumentException) {
+                    log.error("node-manager failed to start: {}", e.getMessage()); // says what to do
+                } else {
+                    log.error("node-manager failed to start", e);
+                }
                 code = 1;
             }
         } finally {

@@ -189,7 +189,13 @@ public final class NodeManager {
                 });
                 return 0;
             } catch (StatusRuntimeException e) {
-                System.err.println("node-manager: " + e.getStatus().getCode() + ": " + e.getStatus().getDescription());
+                if (!Files.exists(options.socket)) {
+                    System.err.println("node-manager: no socket at " + options.socket + ": is node-manager running?"
+                            + " (--socket names another one)");
+                } else {
+                    System.err.println("node-manager: " + e.getStatus().getCode() + ": "
+                            + e.getStatus().getDescription());
+                }
                 return 1;
             }
         }

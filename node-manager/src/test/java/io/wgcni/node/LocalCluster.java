@@ -276,6 +276,14 @@ public final class LocalCluster implements AutoCloseable {
             return NodeGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
         }
 
+        /** Runs {@code bin/node-manager ARGS... --socket SOCKET}: the operator's client commands. */
+        public String cli(String... args) throws IOException {
+            List<String> cmd = new ArrayList<>(List.of(root.resolve("bin/node-manager").toString()));
+            cmd.addAll(List.of(args));
+            cmd.addAll(List.of("--socket", socket.toString()));
+            return run(cmd.toArray(String[]::new));
+        }
+
         /** One call on the CNI socket: a length-prefixed request, a length-prefixed response. */
         public CniResponse cni(CniRequest request) throws IOException {
             try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(cniSocket))) {

@@ -194,6 +194,13 @@ class NodeManagerIT {
             assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
                     Files.getPosixFilePermissions(n.dataDir.resolve("private.key"))));
 
+            assertTrue(n.cli("status").startsWith("ready\nnode node1, subnet "), n.cli("status"));
+            assertTrue(n.cli("peers").contains("container " + a.netns()), n.cli("peers"));
+            String laptop = io.wgcni.wg.crypto.X25519.publicKey(io.wgcni.wg.crypto.X25519.generatePrivateKey())
+                    .toBase64();
+            String conf = n.cli("client", "add", "laptop", "--public-key", laptop);
+            assertTrue(conf.contains("[Peer]\nPublicKey = " + status(n).getPublicKey()), conf);
+            assertTrue(n.cli("peers").contains("client    laptop"), n.cli("peers"));
             String metrics = n.exec("curl", "-sf", "http://127.0.0.1:9711/metrics");
             assertTrue(metrics.contains("wgcni_node_ready 1"), metrics);
             assertTrue(metrics.contains("wgcni_node_attachments 1"), metrics);
