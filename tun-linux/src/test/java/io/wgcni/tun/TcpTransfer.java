@@ -18,13 +18,13 @@ public final class TcpTransfer {
     private TcpTransfer() {}
 
     public record Result(String sent, String received, long bytes, double seconds) {
-        double megabitsPerSecond() {
+        public double megabitsPerSecond() {
             return bytes * 8 / seconds / 1e6;
         }
     }
 
     /** Accepts one connection on {@code server}, in the background, and returns the SHA-256 of all it carried. */
-    public static CompletableFuture<String> digestOfNextConnection(ServerSocket server) {
+    static CompletableFuture<String> digestOfNextConnection(ServerSocket server) {
         return CompletableFuture.supplyAsync(() -> {
             try (Socket s = server.accept(); InputStream in = s.getInputStream()) {
                 MessageDigest md = MessageDigest.getInstance("SHA-256");
