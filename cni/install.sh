@@ -32,7 +32,7 @@ for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64; do
 done
 [ -n "$java_home" ] || { echo "install.sh: needs a JDK 25 (set JAVA_HOME)" >&2; exit 1; }
 
-jars=("$src/target/cni.jar" "$src/target/lib/api.jar" "$src/target/lib/protobuf-java.jar")
+jars=("$src/target/cni.jar")   # the whole class path: the plugin depends on the JDK only
 for jar in "${jars[@]}"; do
   [ -f "$jar" ] || { echo "install.sh: $jar is missing: run ./wgcni build first" >&2; exit 1; }
 done
@@ -40,7 +40,7 @@ done
 mkdir -p "$bin_dir/wireguard.d"
 bin_dir=$(cd "$bin_dir" && pwd)   # runtimes run the plugin by its absolute path: the AOT cache must match it
 lib=$bin_dir/wireguard.d
-rm -f "$lib/cni.aot"
+rm -f "$lib"/*
 cp "${jars[@]}" "$lib/"
 ln -sfn "$java_home/bin/java" "$lib/java"
 

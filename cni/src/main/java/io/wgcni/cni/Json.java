@@ -222,9 +222,12 @@ public final class Json {
             digits();
         }
         String literal = text.substring(start, pos);
-        // 19 digits always fit in a long; longer integral numbers become BigDecimal, still exact.
-        if (integral && literal.length() <= 19) {
-            return Long.parseLong(literal);
+        if (integral && literal.length() <= 20) {
+            try {
+                return Long.parseLong(literal);
+            } catch (NumberFormatException outOfRange) {
+                // a larger integer: BigDecimal, still exact
+            }
         }
         return new BigDecimal(literal);
     }

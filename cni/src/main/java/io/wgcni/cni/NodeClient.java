@@ -1,9 +1,8 @@
 package io.wgcni.cni;
 
-import io.wgcni.api.node.Frames;
-import io.wgcni.api.node.v1.CniRequest;
-import io.wgcni.api.node.v1.CniResponse;
+import java.io.EOFException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ClosedChannelException;
@@ -12,8 +11,9 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One call to node-manager over its CNI socket: connect, one request frame, one response frame (node.proto).
- * No gRPC: the plugin is a process per call and a gRPC client costs about 0.4 s to start.
+ * One call to node-manager over its CNI socket: connect, one request frame, one response frame (node.proto; a
+ * frame is a 4-byte big-endian length and the message, as api's Frames writes it). No gRPC: the plugin is a
+ * process per call and a gRPC client costs about 0.4 s to start.
  */
 public final class NodeClient {
     /** node-manager gone unresponsive; a runtime's own CNI timeouts are of this order too. */
@@ -34,7 +34,11 @@ public final class NodeClient {
         }
     }
 
-    public CniResponse call(CniRequest request) throws UnreachableException {
+    /** Larger answers are refused (api's Frames.MAX_FRAME). */
+    static final int MAX_FRAME = 1 << 20;
+
+    /** Sends one encoded CniRequest and returns the decoded CniResponse. */
+    NodeMessages.Response call(byte[] request) throws UnreachableException {
         SocketChannel channel;
         try {
             channel = SocketChannel.open(StandardProtocolFamily.UNIX);
@@ -59,8 +63,18 @@ public final class NodeClient {
                         + describe(e), e);
             }
             watchdog.start();
-            Frames.write(channel, request);
-            return Frames.read(channel, CniResponse.parser());
+            ByteBuffer frame = ByteBuffer.allocate(4 + request.length).putInt(request.length).put(request).flip();
+            while (frame.hasRemaining()) {
+                channel.write(frame);
+            }
+            int length = readFully(channel, ByteBuffer.allocate(4)).getInt(0);
+            if (length < 0 || length > MAX_FRAME) {
+                throw new IOException("bad frame length " + Integer.toUnsignedString(length));
+            }
+            return NodeMessages.response(readFully(channel, ByteBuffer.allocate(length)).array());
+        } catch (NodeMessages.MalformedException e) {
+            throw new UnreachableException("node-manager sent a malformed answer on " + socket + ": "
+                    + e.getMessage(), e);
         } catch (ClosedChannelException e) {
             throw new UnreachableException("node-manager did not answer within "
                     + TimeUnit.NANOSECONDS.toSeconds(TIMEOUT_NANOS) + " s on " + socket, e);
@@ -69,6 +83,16 @@ public final class NodeClient {
         } finally {
             watchdog.interrupt();
         }
+    }
+
+    private static ByteBuffer readFully(SocketChannel channel, ByteBuffer buffer) throws IOException {
+        while (buffer.hasRemaining()) {
+            if (channel.read(buffer) < 0) {
+                throw new EOFException("connection closed after " + buffer.position() + " of "
+                        + buffer.capacity() + " bytes");
+            }
+        }
+        return buffer;
     }
 
     private static String describe(IOException e) {

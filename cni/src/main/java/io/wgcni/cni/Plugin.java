@@ -1,16 +1,5 @@
 package io.wgcni.cni;
 
-import io.wgcni.api.node.v1.AttachRequest;
-import io.wgcni.api.node.v1.AttachResponse;
-import io.wgcni.api.node.v1.AttachmentRef;
-import io.wgcni.api.node.v1.CheckRequest;
-import io.wgcni.api.node.v1.CniError;
-import io.wgcni.api.node.v1.CniRequest;
-import io.wgcni.api.node.v1.CniResponse;
-import io.wgcni.api.node.v1.DetachRequest;
-import io.wgcni.api.node.v1.GarbageCollectRequest;
-import io.wgcni.api.node.v1.StatusRequest;
-import io.wgcni.api.node.v1.StatusResponse;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -20,6 +9,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * The plugin: one CNI command per process. Validates the environment and the configuration, asks node-manager,
@@ -110,28 +100,19 @@ public final class Plugin {
 
     private void add(Invocation invocation, NetConf conf) throws CniException {
         boolean chained = conf.prevResult() != null;
-        AttachRequest request = AttachRequest.newBuilder()
-                .setContainerId(invocation.containerId())
-                .setNetns(invocation.netns())
-                .setIfname(conf.interfaceName(invocation.ifname()))
-                .setNetworkName(conf.name())
-                .setMtu(conf.mtu())
-                .setReplaceDefaultRoute(chained)
-                .putAllArgs(invocation.args())
-                .build();
-        CniResponse response = call(conf, CniRequest.newBuilder().setAttach(request).build(),
-                CniException.TRY_AGAIN_LATER);
-        if (!response.hasAttach()) {
-            throw unexpected(response);
+        byte[] request = NodeMessages.request(new NodeMessages.Attach(invocation.containerId(), invocation.netns(),
+                conf.interfaceName(invocation.ifname()), conf.name(), conf.mtu(), chained, invocation.args()));
+        if (!(call(conf, request, CniException.TRY_AGAIN_LATER) instanceof NodeMessages.Attached attached)) {
+            throw unexpected();
         }
-        out.println(Json.write(result(response.getAttach(), conf).toJson(conf.cniVersion())));
+        out.println(Json.write(result(attached, conf).toJson(conf.cniVersion())));
     }
 
     /**
      * ADD's result: alone, our interface, addresses and routes; chained, the previous result with our interface
      * appended, our addresses pointing at it, and its default routes replaced by ours (node-manager moved them).
      */
-    static Result result(AttachResponse attach, NetConf conf) {
+    static Result result(NodeMessages.Attached attach, NetConf conf) {
         Result prev = conf.prevResult();
         List<Result.Interface> interfaces = new ArrayList<>(prev == null ? List.of() : prev.interfaces());
         List<Result.IpConfig> ips = new ArrayList<>(prev == null ? List.of() : prev.ips());
@@ -140,16 +121,16 @@ public final class Plugin {
         if (!conf.omitInterface()) {
             index = (long) interfaces.size();
             // A TUN has no hardware address: no mac, honestly (the specification makes it optional).
-            interfaces.add(new Result.Interface(attach.getIfname(), null,
-                    attach.getMtu() == 0 ? null : (long) attach.getMtu(), attach.getSandbox(), null, null));
+            interfaces.add(new Result.Interface(attach.ifname(), null,
+                    attach.mtu() == 0 ? null : (long) attach.mtu(), attach.sandbox(), null, null));
         }
-        for (int i = 0; i < attach.getAddressesCount(); i++) {
-            String gateway = i < attach.getGatewaysCount() ? attach.getGateways(i) : "";
-            ips.add(new Result.IpConfig(attach.getAddresses(i), gateway.isEmpty() ? null : gateway, index));
+        for (int i = 0; i < attach.addresses().size(); i++) {
+            String gateway = i < attach.gateways().size() ? attach.gateways().get(i) : "";
+            ips.add(new Result.IpConfig(attach.addresses().get(i), gateway.isEmpty() ? null : gateway, index));
         }
         List<Result.Route> ours = new ArrayList<>();
-        for (var route : attach.getRoutesList()) {
-            ours.add(Result.Route.of(route.getDst(), route.getGw().isEmpty() ? null : route.getGw()));
+        for (NodeMessages.Route route : attach.routes()) {
+            ours.add(Result.Route.of(route.dst(), route.gw().isEmpty() ? null : route.gw()));
         }
         if (prev != null) {
             for (Result.Route route : prev.routes()) {
@@ -166,14 +147,11 @@ public final class Plugin {
     }
 
     private void del(Invocation invocation, NetConf conf) throws CniException {
-        DetachRequest request = DetachRequest.newBuilder()
-                .setContainerId(invocation.containerId())
-                .setNetns(invocation.netns())
-                .setIfname(conf.interfaceName(invocation.ifname()))
-                .build();
-        CniResponse response;
+        byte[] request = NodeMessages.request(new NodeMessages.Detach(invocation.containerId(), invocation.netns(),
+                conf.interfaceName(invocation.ifname())));
+        NodeMessages.Response response;
         try {
-            response = new NodeClient(conf.socket()).call(CniRequest.newBuilder().setDetach(request).build());
+            response = new NodeClient(conf.socket()).call(request);
         } catch (NodeClient.UnreachableException e) {
             // With the namespace gone there is nothing left in the container; node-manager releases the address
             // and the tunnel when it reconciles on start, and GC covers the rest. Otherwise the runtime must retry.
@@ -184,11 +162,11 @@ public final class Plugin {
             }
             throw new CniException(CniException.TRY_AGAIN_LATER, e.getMessage());
         }
-        if (response.hasError() && response.getError().getCode() != GrpcCode.NOT_FOUND) {
-            throw map(response.getError());
-        }
-        if (!response.hasError() && !response.hasDetach()) {
-            throw unexpected(response);
+        switch (response) {
+            case NodeMessages.Detached detached -> { }
+            case NodeMessages.Failed failed when failed.code() == GrpcCode.NOT_FOUND -> { }
+            case NodeMessages.Failed failed -> throw map(failed);
+            default -> throw unexpected();
         }
     }
 
@@ -211,53 +189,49 @@ public final class Plugin {
                         + " in " + invocation.netns());
             }
         }
-        CheckRequest.Builder request = CheckRequest.newBuilder()
-                .setContainerId(invocation.containerId())
-                .setNetns(invocation.netns())
-                .setIfname(ifname);
+        List<String> expected = new ArrayList<>();
         for (Result.IpConfig ip : prev.ips()) {
-            if (java.util.Objects.equals(ip.iface(), index)) {
-                request.addExpectedAddresses(ip.address());
+            if (Objects.equals(ip.iface(), index)) {
+                expected.add(ip.address());
             }
         }
-        CniResponse response = call(conf, CniRequest.newBuilder().setCheck(request).build(),
-                CniException.TRY_AGAIN_LATER);
-        if (!response.hasCheck()) {
-            throw unexpected(response);
+        byte[] request = NodeMessages.request(new NodeMessages.Check(invocation.containerId(), invocation.netns(),
+                ifname, expected));
+        if (!(call(conf, request, CniException.TRY_AGAIN_LATER) instanceof NodeMessages.Checked)) {
+            throw unexpected();
         }
     }
 
     private void gc(NetConf conf) throws CniException {
         requireVersion110(conf, "GC");
-        GarbageCollectRequest.Builder request = GarbageCollectRequest.newBuilder().setNetworkName(conf.name());
+        List<NodeMessages.Ref> valid = new ArrayList<>();
         for (NetConf.Attachment attachment : conf.validAttachments()) {
-            request.addValid(AttachmentRef.newBuilder()
-                    .setContainerId(attachment.containerId())
-                    .setIfname(conf.interfaceName(attachment.ifname())));
+            valid.add(new NodeMessages.Ref(attachment.containerId(), conf.interfaceName(attachment.ifname())));
         }
-        CniResponse response = call(conf, CniRequest.newBuilder().setGarbageCollect(request).build(),
-                CniException.TRY_AGAIN_LATER);
-        if (!response.hasGarbageCollect()) {
-            throw unexpected(response);
+        byte[] request = NodeMessages.request(new NodeMessages.GarbageCollect(conf.name(), valid));
+        if (!(call(conf, request, CniException.TRY_AGAIN_LATER) instanceof NodeMessages.Collected collected)) {
+            throw unexpected();
         }
-        for (AttachmentRef released : response.getGarbageCollect().getReleasedList()) {
-            err.println("wireguard: GC released " + released.getContainerId() + "/" + released.getIfname());
+        for (NodeMessages.Ref released : collected.released()) {
+            err.println("wireguard: GC released " + released.containerId() + "/" + released.ifname());
         }
     }
 
     private void status(NetConf conf) throws CniException {
         requireVersion110(conf, "STATUS");
-        CniResponse response = call(conf, CniRequest.newBuilder().setStatus(StatusRequest.getDefaultInstance())
-                .build(), CniException.NOT_AVAILABLE);
-        if (response.hasError()) {
-            throw new CniException(CniException.NOT_AVAILABLE, response.getError().getMessage());
+        NodeMessages.Response response;
+        try {
+            response = new NodeClient(conf.socket()).call(NodeMessages.statusRequest());
+        } catch (NodeClient.UnreachableException e) {
+            throw new CniException(CniException.NOT_AVAILABLE, e.getMessage());
         }
-        if (!response.hasStatus()) {
-            throw unexpected(response);
-        }
-        StatusResponse status = response.getStatus();
-        if (!status.getReady()) {
-            throw new CniException(CniException.NOT_AVAILABLE, "node-manager is not ready: " + status.getMessage());
+        switch (response) {
+            case NodeMessages.Status status when status.ready() -> { }
+            case NodeMessages.Status status -> throw new CniException(CniException.NOT_AVAILABLE,
+                    "node-manager is not ready: " + status.message());
+            case NodeMessages.Failed failed -> throw new CniException(CniException.NOT_AVAILABLE,
+                    failed.message(), "node-manager: " + GrpcCode.name(failed.code()));
+            default -> throw unexpected();
         }
     }
 
@@ -269,22 +243,23 @@ public final class Plugin {
     }
 
     /** Calls node-manager; unreachable becomes {@code unreachableCode}, an error answer its CNI code. */
-    private static CniResponse call(NetConf conf, CniRequest request, int unreachableCode) throws CniException {
-        CniResponse response;
+    private static NodeMessages.Response call(NetConf conf, byte[] request, int unreachableCode)
+            throws CniException {
+        NodeMessages.Response response;
         try {
             response = new NodeClient(conf.socket()).call(request);
         } catch (NodeClient.UnreachableException e) {
             throw new CniException(unreachableCode, e.getMessage());
         }
-        if (response.hasError()) {
-            throw map(response.getError());
+        if (response instanceof NodeMessages.Failed failed) {
+            throw map(failed);
         }
         return response;
     }
 
     /** node-manager's gRPC status codes as CNI error codes (README, "Error codes"). */
-    static CniException map(CniError error) {
-        int code = switch (error.getCode()) {
+    static CniException map(NodeMessages.Failed error) {
+        int code = switch (error.code()) {
             case GrpcCode.INVALID_ARGUMENT -> CniException.INVALID_NETWORK_CONFIG;
             case GrpcCode.NOT_FOUND -> CniException.UNKNOWN_CONTAINER;
             case GrpcCode.ALREADY_EXISTS -> CniException.INTERFACE_EXISTS;
@@ -293,12 +268,12 @@ public final class Plugin {
             case GrpcCode.UNAVAILABLE, GrpcCode.DEADLINE_EXCEEDED, GrpcCode.ABORTED -> CniException.TRY_AGAIN_LATER;
             default -> CniException.NODE_MANAGER_FAILED;
         };
-        return new CniException(code, error.getMessage(), "node-manager: " + GrpcCode.name(error.getCode()));
+        return new CniException(code, error.message(), "node-manager: " + GrpcCode.name(error.code()));
     }
 
-    private static CniException unexpected(CniResponse response) {
+    private static CniException unexpected() {
         return new CniException(CniException.NODE_MANAGER_FAILED,
-                "node-manager answered with " + response.getResultCase() + " to this call");
+                "node-manager answered this call with the result of another");
     }
 
     /** The gRPC status code numbers node-manager sends in CniError (without loading grpc-api). */

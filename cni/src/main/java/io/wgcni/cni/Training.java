@@ -1,22 +1,12 @@
 package io.wgcni.cni;
 
-import io.wgcni.api.node.Frames;
-import io.wgcni.api.node.v1.AttachResponse;
-import io.wgcni.api.node.v1.AttachmentRef;
-import io.wgcni.api.node.v1.CheckResponse;
-import io.wgcni.api.node.v1.CniError;
-import io.wgcni.api.node.v1.CniRequest;
-import io.wgcni.api.node.v1.CniResponse;
-import io.wgcni.api.node.v1.DetachResponse;
-import io.wgcni.api.node.v1.GarbageCollectResponse;
-import io.wgcni.api.node.v1.Route;
-import io.wgcni.api.node.v1.StatusResponse;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -76,43 +66,45 @@ public final class Training {
         }
     }
 
-    /** Answers well on even connections and with an error on odd ones. */
+    /** Answers well on even connections and with an error on odd ones, whatever the request. */
     private static void serve(ServerSocketChannel server) {
         for (long n = 0; !Thread.currentThread().isInterrupted(); n++) {
             try (SocketChannel channel = server.accept()) {
-                CniRequest request = Frames.read(channel, CniRequest.parser());
-                Frames.write(channel, n % 2 == 1 ? error() : answer(request));
+                ByteBuffer header = ByteBuffer.allocate(4);
+                while (header.hasRemaining() && channel.read(header) >= 0) {
+                    // reading the length
+                }
+                ByteBuffer body = ByteBuffer.allocate(header.getInt(0));
+                while (body.hasRemaining() && channel.read(body) >= 0) {
+                    // reading the request
+                }
+                // The request's first byte is the tag of CniRequest's oneof member, answered by the same number.
+                byte[] answer = n % 2 == 1 ? error() : answer(body.get(0) >>> 3);
+                channel.write(ByteBuffer.allocate(4 + answer.length).putInt(answer.length).put(answer).flip());
             } catch (IOException e) {
                 return;
             }
         }
     }
 
-    private static CniResponse error() {
-        return CniResponse.newBuilder()
-                .setError(CniError.newBuilder().setCode(9).setMessage("no handshake with the node yet"))
-                .build();
+    private static byte[] error() {
+        return new NodeMessages.Writer().message(15, new NodeMessages.Writer().varint(1, 9)
+                .string(2, "no handshake with the node yet")).toByteArray();
     }
 
-    private static CniResponse answer(CniRequest request) {
-        CniResponse.Builder response = CniResponse.newBuilder();
-        switch (request.getCallCase()) {
-            case ATTACH -> response.setAttach(AttachResponse.newBuilder()
-                    .setIfname(request.getAttach().getIfname())
-                    .setSandbox(request.getAttach().getNetns())
-                    .addAddresses("10.100.0.2/24").addGateways("10.100.0.1")
-                    .addAddresses("fd00:100::2/64").addGateways("")
-                    .addRoutes(Route.newBuilder().setDst("0.0.0.0/0").setGw("10.100.0.1"))
-                    .addRoutes(Route.newBuilder().setDst("::/0"))
-                    .setMtu(1420)
-                    .setPublicKey("x"));
-            case DETACH -> response.setDetach(DetachResponse.getDefaultInstance());
-            case CHECK -> response.setCheck(CheckResponse.getDefaultInstance());
-            case GARBAGE_COLLECT -> response.setGarbageCollect(GarbageCollectResponse.newBuilder()
-                    .addReleased(AttachmentRef.newBuilder().setContainerId("c2").setIfname("eth0")));
-            case STATUS -> response.setStatus(StatusResponse.newBuilder().setReady(true).setNodeName("n"));
-            default -> response.setError(CniError.newBuilder().setCode(3).setMessage("empty request"));
+    private static byte[] answer(int call) {
+        NodeMessages.Writer result = new NodeMessages.Writer();
+        switch (call) {
+            case 1 -> result.string(1, "eth0").string(2, "/proc/1/ns/net")
+                    .element(3, "10.100.0.2/24").element(4, "10.100.0.1")
+                    .element(3, "fd00:100::2/64").element(4, "")
+                    .message(5, new NodeMessages.Writer().string(1, "0.0.0.0/0").string(2, "10.100.0.1"))
+                    .message(5, new NodeMessages.Writer().string(1, "::/0"))
+                    .varint(6, 1420).string(7, "x");
+            case 4 -> result.message(1, new NodeMessages.Writer().string(1, "c2").string(2, "eth0"));
+            case 5 -> result.varint(1, 1).string(3, "n");
+            default -> { }
         }
-        return response.build();
+        return new NodeMessages.Writer().message(call, result).toByteArray();
     }
 }
