@@ -290,7 +290,10 @@ public final class Json {
     }
 
     private static String describe(char c) {
-        return c >= 0x20 && c < 0x7f ? "'" + c + "'" : "U+" + Integer.toHexString(0x10000 | c).substring(1).toUpperCase();
+        if (c >= 0x20 && c < 0x7f) {
+            return "'" + c + "'";
+        }
+        return "U+" + Integer.toHexString(0x10000 | c).substring(1).toUpperCase(java.util.Locale.ROOT);
     }
 
     // ---- writing ----

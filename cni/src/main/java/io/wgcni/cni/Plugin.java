@@ -102,7 +102,17 @@ public final class Plugin {
         boolean chained = conf.prevResult() != null;
         byte[] request = NodeMessages.request(new NodeMessages.Attach(invocation.containerId(), invocation.netns(),
                 conf.interfaceName(invocation.ifname()), conf.name(), conf.mtu(), chained, invocation.args()));
-        if (!(call(conf, request, CniException.TRY_AGAIN_LATER) instanceof NodeMessages.Attached attached)) {
+        NodeMessages.Response response;
+        try {
+            response = call(conf, request, CniException.TRY_AGAIN_LATER);
+        } catch (CniException e) {
+            if (e.code() == CniException.INTERFACE_EXISTS && chained && conf.ifName() == null) {
+                throw new CniException(e.code(), e.getMessage(), "chained after a plugin that created "
+                        + invocation.ifname() + ": give this plugin an interface of its own with \"ifName\"");
+            }
+            throw e;
+        }
+        if (!(response instanceof NodeMessages.Attached attached)) {
             throw unexpected();
         }
         out.println(Json.write(result(attached, conf).toJson(conf.cniVersion())));
