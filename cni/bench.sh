@@ -7,7 +7,7 @@
 # Prints a Markdown table. Everything it creates (namespaces named cn*, temporary directories) is removed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(dirname "$here")
+root=${WGCNI_ROOT:-$(dirname "$here")}   # where bin/node-manager and bin/cluster-manager are built
 java_home=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 for f in "$here/target/wireguard" "$here/target/test-classes/io/wgcni/cni/CniBenchmark.class" \
          "$root/node-manager/target/node-manager.jar" "$root/cluster-manager/target/cluster-manager.jar"; do
