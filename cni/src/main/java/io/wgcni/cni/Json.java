@@ -298,39 +298,44 @@ public final class Json {
 
     // ---- writing ----
 
+    // instanceof rather than a pattern switch: its invokedynamic bootstrap costs start-up time on every call
     private static void write(StringBuilder out, Object value) {
-        switch (value) {
-            case null -> out.append("null");
-            case String s -> writeString(out, s);
-            case Boolean b -> out.append(b.booleanValue());
-            case Long n -> out.append(n.longValue());
-            case Integer n -> out.append(n.intValue());
-            case BigDecimal d -> out.append(d);
-            case Map<?, ?> map -> {
-                out.append('{');
-                boolean first = true;
-                for (Map.Entry<?, ?> entry : map.entrySet()) {
-                    if (!first) {
-                        out.append(',');
-                    }
-                    first = false;
-                    writeString(out, (String) entry.getKey());
-                    out.append(':');
-                    write(out, entry.getValue());
+        if (value == null) {
+            out.append("null");
+        } else if (value instanceof String s) {
+            writeString(out, s);
+        } else if (value instanceof Boolean b) {
+            out.append(b.booleanValue());
+        } else if (value instanceof Long n) {
+            out.append(n.longValue());
+        } else if (value instanceof Integer n) {
+            out.append(n.intValue());
+        } else if (value instanceof BigDecimal d) {
+            out.append(d);
+        } else if (value instanceof Map<?, ?> map) {
+            out.append('{');
+            boolean first = true;
+            for (Map.Entry<?, ?> entry : map.entrySet()) {
+                if (!first) {
+                    out.append(',');
                 }
-                out.append('}');
+                first = false;
+                writeString(out, (String) entry.getKey());
+                out.append(':');
+                write(out, entry.getValue());
             }
-            case List<?> list -> {
-                out.append('[');
-                for (int i = 0; i < list.size(); i++) {
-                    if (i > 0) {
-                        out.append(',');
-                    }
-                    write(out, list.get(i));
+            out.append('}');
+        } else if (value instanceof List<?> list) {
+            out.append('[');
+            for (int i = 0; i < list.size(); i++) {
+                if (i > 0) {
+                    out.append(',');
                 }
-                out.append(']');
+                write(out, list.get(i));
             }
-            default -> throw new IllegalArgumentException("not a JSON value: " + value.getClass().getName());
+            out.append(']');
+        } else {
+            throw new IllegalArgumentException("not a JSON value: " + value.getClass().getName());
         }
     }
 

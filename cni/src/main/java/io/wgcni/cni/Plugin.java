@@ -172,11 +172,11 @@ public final class Plugin {
             }
             throw new CniException(CniException.TRY_AGAIN_LATER, e.getMessage());
         }
-        switch (response) {
-            case NodeMessages.Detached detached -> { }
-            case NodeMessages.Failed failed when failed.code() == GrpcCode.NOT_FOUND -> { }
-            case NodeMessages.Failed failed -> throw map(failed);
-            default -> throw unexpected();
+        if (response instanceof NodeMessages.Failed failed && failed.code() != GrpcCode.NOT_FOUND) {
+            throw map(failed);
+        }
+        if (!(response instanceof NodeMessages.Detached || response instanceof NodeMessages.Failed)) {
+            throw unexpected();
         }
     }
 
@@ -235,13 +235,15 @@ public final class Plugin {
         } catch (NodeClient.UnreachableException e) {
             throw new CniException(CniException.NOT_AVAILABLE, e.getMessage());
         }
-        switch (response) {
-            case NodeMessages.Status status when status.ready() -> { }
-            case NodeMessages.Status status -> throw new CniException(CniException.NOT_AVAILABLE,
-                    "node-manager is not ready: " + status.message());
-            case NodeMessages.Failed failed -> throw new CniException(CniException.NOT_AVAILABLE,
-                    failed.message(), "node-manager: " + GrpcCode.name(failed.code()));
-            default -> throw unexpected();
+        if (response instanceof NodeMessages.Failed failed) {
+            throw new CniException(CniException.NOT_AVAILABLE, failed.message(),
+                    "node-manager: " + GrpcCode.name(failed.code()));
+        }
+        if (!(response instanceof NodeMessages.Status status)) {
+            throw unexpected();
+        }
+        if (!status.ready()) {
+            throw new CniException(CniException.NOT_AVAILABLE, "node-manager is not ready: " + status.message());
         }
     }
 
