@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
  *     sandbox interface without one but accepts a result with only addresses
  * @param prevResult the previous plugin's result (chained), or null
  * @param dns the {@code dns} section, returned in ADD's result, or null
- * @param validAttachments GC's {@code cni.dev/valid-attachments}
+ * @param validAttachments GC's {@code cni.dev/valid-attachments}, or null when absent
  */
 public record NetConf(
         String cniVersion,
@@ -117,9 +117,15 @@ public record NetConf(
                 dns == null ? null : Result.Dns.fromJson(dns, "config.dns"), attachments(f));
     }
 
-    /** libcni sends the list under both names (an early 1.1.0 draft said cni.dev/attachments). */
+    /**
+     * libcni sends the list under both names (an early 1.1.0 draft said cni.dev/attachments); null when neither
+     * is there, which GC refuses rather than take as "nothing is valid".
+     */
     private static List<Attachment> attachments(Result.Fields f) throws CniException {
         String key = f.has("cni.dev/valid-attachments") ? "cni.dev/valid-attachments" : "cni.dev/attachments";
+        if (!f.has(key)) {
+            return null;
+        }
         List<Attachment> out = new ArrayList<>();
         List<Map<String, Object>> list = f.objects(key);
         for (int n = 0; n < list.size(); n++) {

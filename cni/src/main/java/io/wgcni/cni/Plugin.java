@@ -214,6 +214,10 @@ public final class Plugin {
 
     private void gc(NetConf conf) throws CniException {
         requireVersion110(conf, "GC");
+        if (conf.validAttachments() == null) {
+            // An absent list is not an empty one: releasing every attachment of the network on a typo is too much.
+            throw new CniException(CniException.INVALID_NETWORK_CONFIG, "GC needs cni.dev/valid-attachments");
+        }
         List<NodeMessages.Ref> valid = new ArrayList<>();
         for (NetConf.Attachment attachment : conf.validAttachments()) {
             valid.add(new NodeMessages.Ref(attachment.containerId(), conf.interfaceName(attachment.ifname())));

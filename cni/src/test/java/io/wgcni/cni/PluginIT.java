@@ -85,7 +85,8 @@ class PluginIT {
             assertEquals(11, errorCode(plugin(PLUGIN, env("ADD", "/proc/self/ns/net"), conf(version, MISSING))));
             assertEquals(11, errorCode(plugin(PLUGIN, env("DEL", "/proc/self/ns/net"), conf(version, MISSING))));
         }
-        assertEquals(11, errorCode(plugin(PLUGIN, env("GC", null), conf("1.1.0", MISSING))));
+        assertEquals(11, errorCode(plugin(PLUGIN, env("GC", null), conf("1.1.0", MISSING)
+                .replace("}", ",\"cni.dev/valid-attachments\":[]}"))));
         assertEquals(50, errorCode(plugin(PLUGIN, Map.of("CNI_COMMAND", "STATUS", "CNI_PATH", "/opt/cni/bin"),
                 conf("1.1.0", MISSING))));
     }

@@ -185,7 +185,7 @@ class PluginTest {
         assertEquals(11, run(env("ADD"), conf("1.1.0", "")).code());
         assertEquals(11, run(env("CHECK"), conf("1.1.0", ",\"prevResult\":{\"interfaces\":[{\"name\":\"eth0\","
                 + "\"sandbox\":\"/proc/self/ns/net\"}]}")).code());
-        assertEquals(11, run(env("GC"), conf("1.1.0", "")).code());
+        assertEquals(11, run(env("GC"), conf("1.1.0", ",\"cni.dev/valid-attachments\":[]")).code());
         Run status = run(env("STATUS"), conf("1.1.0", ""));
         assertEquals(50, status.code());
         // DEL: the namespace still exists, so something may be left to undo: the runtime must retry.
@@ -315,6 +315,9 @@ class PluginTest {
         assertEquals(List.of(new NetConf.Attachment("a", "eth0")), conf.validAttachments());
         assertEquals(7, run(env("GC"), conf("1.1.0", ",\"cni.dev/valid-attachments\":[{\"ifname\":\"eth0\"}]"))
                 .code());
+        Run missing = run(env("GC"), conf("1.1.0", ""));
+        assertEquals(7, missing.code(), "an absent list is not an empty one");
+        assertTrue(missing.stdout().contains("cni.dev/valid-attachments"));
     }
 
     @ParameterizedTest
