@@ -35,6 +35,7 @@ class NodeManagerIT {
 
     @BeforeAll
     void startCluster() throws Exception {
+        Cluster.assumeBuilt();
         work = Files.createTempDirectory("cn-nmit");
         cluster = Cluster.start(work, 2);
     }
@@ -44,7 +45,9 @@ class NodeManagerIT {
         if (cluster != null) {
             cluster.close();
         }
-        Sh.quietly("rm", "-rf", work.toString());
+        if (work != null) {
+            Sh.quietly("rm", "-rf", work.toString());
+        }
     }
 
     private String conf(String version, int node, String extra) {

@@ -19,6 +19,7 @@ class PodmanIT {
     @Test
     void aPodmanContainerReachesAContainerOnAnotherNode(@TempDir Path tmp) throws Exception {
         Podman.assumeInstalled();
+        Cluster.assumeBuilt();
         try (Cluster cluster = Cluster.start(tmp.resolve("cluster"), 2);
                 Podman podman = Podman.create(tmp.resolve("podman"), null)) {
             Path install = PluginIT.PLUGIN.toAbsolutePath().getParent().getParent().resolve("install.sh");
