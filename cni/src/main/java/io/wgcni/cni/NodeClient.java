@@ -1,0 +1,102 @@
+package io.wgcni.cni;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One call to node-manager over its CNI socket: connect, one request frame, one response frame (node.proto; a
+ * frame is a 4-byte big-endian length and the message, as api's Frames writes it). No gRPC: the plugin is a
+ * process per call and a gRPC client costs about 0.4 s to start.
+ */
+public final class NodeClient {
+    /** node-manager gone unresponsive; a runtime's own CNI timeouts are of this order too. */
+    static final long TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(60);
+
+    private final Path socket;
+
+    public NodeClient(String socket) {
+        this.socket = Path.of(socket);
+    }
+
+    /** Thrown when node-manager cannot be reached or dropped the call: nothing is known about its outcome. */
+    public static final class UnreachableException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        UnreachableException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /** Larger answers are refused (api's Frames.MAX_FRAME). */
+    static final int MAX_FRAME = 1 << 20;
+
+    /** Sends one encoded CniRequest and returns the decoded CniResponse. */
+    NodeMessages.Response call(byte[] request) throws UnreachableException {
+        SocketChannel channel;
+        try {
+            channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+        } catch (IOException e) {
+            throw new UnreachableException("cannot open a unix socket: " + e.getMessage(), e);
+        }
+        // A unix SocketChannel has no read timeout: a watchdog closes it, which fails the blocked read.
+        // A platform thread: virtual threads would start their scheduler, which costs start-up time.
+        Thread watchdog = Thread.ofPlatform().daemon().unstarted(() -> {
+            try {
+                TimeUnit.NANOSECONDS.sleep(TIMEOUT_NANOS);
+                channel.close();
+            } catch (InterruptedException | IOException ignored) {
+                // the call finished first
+            }
+        });
+        try (channel) {
+            try {
+                channel.connect(UnixDomainSocketAddress.of(socket));
+            } catch (IOException e) {
+                throw new UnreachableException("node-manager is not reachable at " + socket + ": "
+                        + describe(e), e);
+            }
+            watchdog.start();
+            ByteBuffer frame = ByteBuffer.allocate(4 + request.length).putInt(request.length).put(request).flip();
+            while (frame.hasRemaining()) {
+                channel.write(frame);
+            }
+            int length = readFully(channel, ByteBuffer.allocate(4)).getInt(0);
+            if (length < 0 || length > MAX_FRAME) {
+                throw new IOException("bad frame length " + Integer.toUnsignedString(length));
+            }
+            return NodeMessages.response(readFully(channel, ByteBuffer.allocate(length)).array());
+        } catch (NodeMessages.MalformedException e) {
+            throw new UnreachableException("node-manager sent a malformed answer on " + socket + ": "
+                    + e.getMessage(), e);
+        } catch (ClosedChannelException e) {
+            throw new UnreachableException("node-manager did not answer within "
+                    + TimeUnit.NANOSECONDS.toSeconds(TIMEOUT_NANOS) + " s on " + socket, e);
+        } catch (IOException e) {
+            throw new UnreachableException("node-manager dropped the call on " + socket + ": " + describe(e), e);
+        } finally {
+            watchdog.interrupt();
+        }
+    }
+
+    private static ByteBuffer readFully(SocketChannel channel, ByteBuffer buffer) throws IOException {
+        while (buffer.hasRemaining()) {
+            if (channel.read(buffer) < 0) {
+                throw new EOFException("connection closed after " + buffer.position() + " of "
+                        + buffer.capacity() + " bytes");
+            }
+        }
+        return buffer;
+    }
+
+    private static String describe(IOException e) {
+        String message = e.getMessage();
+        return message == null ? e.getClass().getSimpleName() : message;
+    }
+}

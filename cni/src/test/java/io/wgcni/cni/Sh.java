@@ -1,0 +1,82 @@
+package io.wgcni.cni;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/** Runs commands for the integration tests, and makes names with this module's prefix ("cn"). */
+final class Sh {
+    private Sh() {}
+
+    record Result(int status, String stdout, String stderr) {}
+
+    /** A name starting with "cn" and a random tag, unique among tests running in parallel. */
+    static String unique(String what) {
+        return "cn" + what + Long.toString(ThreadLocalRandom.current().nextLong(36L * 36 * 36 * 36,
+                36L * 36 * 36 * 36 * 36), 36);
+    }
+
+    static Result exec(Map<String, String> env, boolean clearEnv, byte[] stdin, List<String> command)
+            throws IOException {
+        ProcessBuilder builder = new ProcessBuilder(command);
+        if (clearEnv) {
+            builder.environment().clear();
+        }
+        builder.environment().putAll(env);
+        Path out = Files.createTempFile("cn-out", ".txt");
+        Path err = Files.createTempFile("cn-err", ".txt");
+        try {
+            Process process = builder.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+            try (var in = process.getOutputStream()) {
+                in.write(stdin);
+            } catch (IOException closedEarly) {
+                // the command did not read its input
+            }
+            if (!process.waitFor(120, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                throw new IOException("timed out: " + command);
+            }
+            return new Result(process.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+                    Files.readString(err, StandardCharsets.UTF_8));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        } finally {
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
+        }
+    }
+
+    /** Runs a command that must succeed; returns its stdout. */
+    static String run(String... command) throws IOException {
+        Result r = exec(Map.of(), false, new byte[0], List.of(command));
+        if (r.status() != 0) {
+            throw new IOException(String.join(" ", command) + " failed (" + r.status() + "): " + r.stderr()
+                    + r.stdout());
+        }
+        return r.stdout();
+    }
+
+    /** Runs a command whose failure does not matter (cleanup). */
+    static void quietly(String... command) {
+        try {
+            exec(Map.of(), false, new byte[0], List.of(command));
+        } catch (IOException ignored) {
+            // best effort
+        }
+    }
+
+    static boolean onPath(String command) {
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
+            if (Files.isExecutable(Path.of(dir, command))) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
