@@ -10,6 +10,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -31,6 +33,8 @@ class RekeyIT {
         Root.assumeCommands("wg", "wireguard-go", "ping");
     }
 
+    // The two pairs share nothing (their own namespaces, interfaces, files) and mostly wait: run them side by side.
+    @Execution(ExecutionMode.CONCURRENT)
     @ParameterizedTest(name = "{0} initiates to {1}")
     @CsvSource({"JWG, JWG", "JWG, WIREGUARD_GO"})
     void rekeyAfterTwoMinutesLosesAtMostAFewPackets(Impl initiatorImpl, Impl responderImpl) throws Exception {
