@@ -132,6 +132,10 @@ public final class CniBenchmark {
                 p.executable().toString()));
         double ms = (System.nanoTime() - start) / 1e6;
         check(r, p.name() + " " + command + " " + container);
+        if (ms > 500) {
+            System.err.printf(Locale.ROOT, "slow: %s %s %s %.0f ms, ended %s%n", p.name(), command, container, ms,
+                    java.time.Instant.now());
+        }
         return ms;
     }
 

@@ -17,7 +17,8 @@ class JsonTest {
 
     @Test
     void readsEveryKindOfValue() throws Exception {
-        Object value = Json.parse(" {\"a\": [1, -2, 3.5, 1e3, -0, 0.0, true, false, null, \"x\"], \"b\": {}, \"c\": []}\r\n\t");
+        Object value = Json.parse(
+                " {\"a\": [1, -2, 3.5, 1e3, -0, 0.0, true, false, null, \"x\"], \"b\": {}, \"c\": []}\r\n\t");
         Map<String, Object> expected = new LinkedHashMap<>();
         List<Object> a = new ArrayList<>(List.of(1L, -2L, new BigDecimal("3.5"), new BigDecimal("1e3"), 0L,
                 new BigDecimal("0.0"), true, false));

@@ -37,8 +37,8 @@ class PluginTest {
     static Run run(Map<String, String> env, byte[] stdin) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status = Plugin.run(env, new ByteArrayInputStream(stdin), new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
+        int status = Plugin.run(env, new ByteArrayInputStream(stdin),
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
         return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
@@ -166,7 +166,8 @@ class PluginTest {
         "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"wireguard\",\"ifName\":\"a:b\"} | 7",
         "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"wireguard\",\"omitInterface\":1} | 7",
         "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"wireguard\",\"prevResult\":{\"ips\":[{}]}} | 7",
-        "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"wireguard\",\"prevResult\":{\"ips\":[{\"address\":\"10.0.0.2/24\",\"interface\":3}]}} | 7"})
+        "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"wireguard\",\"prevResult\":{\"ips\":[{\"address\":\"10.0.0.2/24\","
+            + "\"interface\":3}]}} | 7"})
     void invalidConfigurationIsCode1Or7(String stdin, long code) throws Exception {
         Run run = run(env("ADD"), stdin);
         assertEquals(code, run.code(), run.stdout());
@@ -235,7 +236,8 @@ class PluginTest {
     @Test
     void standaloneResultInEachVersion() throws Exception {
         assertEquals("{\"cniVersion\":\"0.4.0\",\"interfaces\":[{\"name\":\"eth0\",\"sandbox\":\"/var/run/netns/c1\"}],"
-                + "\"ips\":[{\"version\":\"4\",\"address\":\"10.100.3.7/24\",\"gateway\":\"10.100.3.1\",\"interface\":0},"
+                + "\"ips\":[{\"version\":\"4\",\"address\":\"10.100.3.7/24\",\"gateway\":\"10.100.3.1\","
+                + "\"interface\":0},"
                 + "{\"version\":\"6\",\"address\":\"fd00:100:0:3::7/64\",\"interface\":0}],"
                 + "\"routes\":[{\"dst\":\"0.0.0.0/0\",\"gw\":\"10.100.3.1\"},{\"dst\":\"::/0\"}]}",
                 result("0.4.0", ""));
@@ -268,7 +270,8 @@ class PluginTest {
                 + "{\"name\":\"cni0\",\"mac\":\"aa:bb:cc:dd:ee:01\"},"
                 + "{\"name\":\"veth1\",\"mac\":\"aa:bb:cc:dd:ee:02\"},"
                 + "{\"name\":\"eth0\",\"mac\":\"aa:bb:cc:dd:ee:03\",\"sandbox\":\"/var/run/netns/c1\"}],"
-                + "\"ips\":[{\"version\":\"4\",\"address\":\"10.88.0.5/16\",\"gateway\":\"10.88.0.1\",\"interface\":2}],"
+                + "\"ips\":[{\"version\":\"4\",\"address\":\"10.88.0.5/16\",\"gateway\":\"10.88.0.1\","
+                + "\"interface\":2}],"
                 + "\"routes\":[{\"dst\":\"0.0.0.0/0\"},{\"dst\":\"10.0.0.0/8\",\"gw\":\"10.88.0.1\"}],"
                 + "\"dns\":{\"nameservers\":[\"10.88.0.1\"]}}";
         NetConf conf = parse(conf("0.4.0", ",\"ifName\":\"wg0\"" + prev));
@@ -302,7 +305,8 @@ class PluginTest {
         assertEquals("{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"eth0\"}],\"ips\":[{\"address\":"
                 + "\"fd00::5/64\"}],\"routes\":[{\"dst\":\"fd01::/64\"}]}", Json.write(prev.toJson("1.0.0")));
         assertEquals("{\"cniVersion\":\"0.4.0\",\"interfaces\":[{\"name\":\"eth0\"}],\"ips\":[{\"version\":\"6\","
-                + "\"address\":\"fd00::5/64\"}],\"routes\":[{\"dst\":\"fd01::/64\"}]}", Json.write(prev.toJson("0.4.0")));
+                + "\"address\":\"fd00::5/64\"}],\"routes\":[{\"dst\":\"fd01::/64\"}]}",
+                Json.write(prev.toJson("0.4.0")));
     }
 
     @Test
