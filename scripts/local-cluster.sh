@@ -205,7 +205,9 @@ checks() {
       done
     done
   done
-  if [ "$failed" -eq 0 ]; then
+  if [ "$total" -eq 0 ]; then
+    printf 'mesh: nothing to check (fewer than two containers)\n'
+  elif [ "$failed" -eq 0 ]; then
     printf 'mesh: all %d checks passed\n' "$total"
   else
     printf 'mesh: %d of %d checks FAILED\n' "$failed" "$total"
