@@ -49,12 +49,14 @@ import org.slf4j.LoggerFactory;
 /**
  * The Cluster gRPC service. Node registrations live under {@code peers/<name>} (a Peer message, its revision
  * being the key's mod revision), certificates issued to a node under {@code certs/<name>/<serial>} (so that
- * RemoveNode can revoke them), subnets in {@link Ipam}. Every reply is sent only after its change is durable.
+ * RemoveNode can revoke them), the name claimed under {@code joined/<name>}, subnets in {@link Ipam}. Every reply is sent only after its change is durable.
  */
 final class ClusterService extends ClusterGrpc.ClusterImplBase {
     private static final Logger log = LoggerFactory.getLogger(ClusterService.class);
     static final String PEERS = WatchHub.PEERS;
     static final String CERTS = "certs/";
+    /** joined/NAME = the serial of the certificate that claimed the name; removed with the node. */
+    static final String JOINED = "joined/";
     private static final int RETRIES = 5;
 
     private final Store store;
@@ -89,10 +91,20 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
             } catch (IllegalArgumentException e) {
                 throw Validation.invalid(e.getMessage());
             }
+            if (store.get(JOINED + node).isPresent()) {
+                throw nameTaken(node);
+            }
             X509Certificate cert = pki.issueNode(key, node);
             String serial = cert.getSerialNumber().toString(16);
-            reply(out, store.commit(new Store.Txn(List.of(), List.of(new Store.Put(CERTS + node + "/" + serial, new byte[0]))))
+            // The name is claimed in the same transaction that records the certificate: of two joins racing for
+            // one name, one wins and the other's certificate is never handed out.
+            reply(out, store.commit(new Store.Txn(List.of(Compare.absent(JOINED + node)), List.of(
+                            new Store.Put(JOINED + node, serial.getBytes(StandardCharsets.US_ASCII)),
+                            new Store.Put(CERTS + node + "/" + serial, new byte[0]))))
                     .thenApply(r -> {
+                        if (!r.succeeded()) {
+                            throw nameTaken(node);
+                        }
                         log.info("node joined node={} certificate-serial={}", node, serial);
                         try {
                             return JoinResponse.newBuilder()
@@ -174,6 +186,7 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
                 compares.add(new Compare(PEERS + node, peer.map(KeyValue::modRevision).orElse(0L)));
                 a.ifPresent(x -> ops.addAll(Ipam.releaseOps(x)));
                 peer.ifPresent(p -> ops.add(new Store.Delete(PEERS + node)));
+                store.get(JOINED + node).ifPresent(j -> ops.add(new Store.Delete(j.key())));
                 for (KeyValue c : certs) {
                     ops.add(new Store.Delete(c.key()));
                     ops.add(new Store.Put(AuthInterceptor.REVOKED + c.key().substring(c.key().lastIndexOf('/') + 1), new byte[0]));
@@ -185,6 +198,16 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
                 return RemoveNodeResponse.newBuilder().setRevision(revision).build();
             }));
         });
+    }
+
+    /**
+     * A join token lets a host become a new node, not an existing one: while a name holds a certificate, only
+     * that certificate acts as it, and an admin's RemoveNode frees the name.
+     */
+    private static StatusRuntimeException nameTaken(String node) {
+        log.warn("join refused node={}: the name has joined already", node);
+        return Status.PERMISSION_DENIED.withDescription("node " + node + " has already joined this cluster; to join "
+                + "again under that name, remove it first (cluster-manager node remove " + node + ")").asRuntimeException();
     }
 
     /** Runs a handler body; whatever it throws becomes the call's status (gRPC would send UNKNOWN). */

@@ -220,6 +220,14 @@ class ClusterServiceTest {
         assertEquals(Status.Code.PERMISSION_DENIED, code(() -> register(a, "b", KEY2, "192.0.2.1:51820")));
         assertEquals(Status.Code.PERMISSION_DENIED,
                 code(() -> a.blocking().removeNode(RemoveNodeRequest.newBuilder().setNodeName("b").build())));
+        // A valid token does not buy another node's identity: a name that has joined is taken until it is removed.
+        Path stolen = c.dir.resolve("stolen");
+        JoinToken token = c.token(Duration.ofHours(1));
+        before = c.manager.store().revision();
+        StatusRuntimeException taken = failure(() -> join(c, token, "b", stolen));
+        assertEquals(Status.Code.PERMISSION_DENIED, taken.getStatus().getCode());
+        assertTrue(taken.getStatus().getDescription().contains("node remove b"), taken.getStatus().getDescription());
+        assertFalse(Files.exists(stolen));
         assertEquals(before, c.manager.store().revision());
         // Reading the peers is open to every member.
         assertEquals(1, a.blocking().listPeers(ListPeersRequest.getDefaultInstance()).getPeersCount());
