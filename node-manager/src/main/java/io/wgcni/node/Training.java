@@ -1,0 +1,118 @@
+package io.wgcni.node;
+
+import io.wgcni.api.cluster.ClusterClient;
+import io.wgcni.api.cluster.JoinToken;
+import io.wgcni.api.node.Frames;
+import io.wgcni.api.node.v1.CniRequest;
+import io.wgcni.api.node.v1.CniResponse;
+import io.wgcni.api.node.v1.StatusRequest;
+import io.wgcni.node.attach.Attachments;
+import io.wgcni.node.attach.NodeNetwork;
+import io.wgcni.wg.crypto.Key;
+import io.wgcni.wg.crypto.X25519;
+import io.wgcni.wg.device.Device;
+import io.wgcni.wg.device.Prefix;
+import io.wgcni.wg.io.MemoryTun;
+import io.wgcni.wg.io.NettyBind;
+import io.wgcni.wg.time.SystemClock;
+import io.wgcni.wg.uapi.Uapi;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+import picocli.CommandLine;
+
+/**
+ * The training run behind node-manager's AOT cache ({@code bin/node-manager --train-aot FILE}): what a start
+ * loads, without root or a cluster. The CLI, the node API on both sockets and a client of each, the
+ * attachments' SQLite store, two WireGuard devices on loopback UDP through a handshake and a packet, the
+ * metrics server, and a cluster join that finds nobody listening. A restarted node-manager then finds these
+ * classes loaded and linked in the cache: its data path is back sooner (benchmarks/RESULTS.md section 6).
+ */
+final class Training {
+    private Training() {}
+
+    public static void main(String[] args) throws Exception {
+        Path dir = Files.createTempDirectory("wgcni-aot-training");
+        try {
+            run(dir);
+        } finally {
+            try (Stream<Path> files = Files.walk(dir)) {
+                for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+        System.exit(0); // gRPC's and Netty's threads would keep the JVM (and the cache's writing) waiting
+    }
+
+    private static void run(Path dir) throws Exception {
+        new CommandLine(new NodeManager()).getSubcommands().get("run").getUsageMessage();
+
+        try (Metrics metrics = new Metrics()) {
+            metrics.serve(new InetSocketAddress("127.0.0.1", 0));
+            NodeApi api = new NodeApi(metrics);
+            try (GrpcServer grpc = GrpcServer.start(dir.resolve("node.sock"), api);
+                    CniServer cni = CniServer.start(dir.resolve("cni.sock"), api)) {
+                // The operator's client, as `node-manager status` runs it; the node is not ready: exit 3.
+                new CommandLine(new NodeManager()).execute("status", "--socket", dir.resolve("node.sock").toString());
+                try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(dir.resolve("cni.sock")))) {
+                    Frames.write(ch, CniRequest.newBuilder().setStatus(StatusRequest.getDefaultInstance()).build());
+                    Frames.read(ch, CniResponse.parser());
+                }
+            }
+        }
+
+        Key keyA = X25519.generatePrivateKey();
+        Key keyB = X25519.generatePrivateKey();
+        MemoryTun tunA = new MemoryTun("train-a", 1420);
+        MemoryTun tunB = new MemoryTun("train-b", 1420);
+        try (Device a = new Device("train-a", tunA, new NettyBind(), SystemClock.INSTANCE, 1);
+                Device b = new Device("train-b", tunB, new NettyBind(), SystemClock.INSTANCE, 1)) {
+            Uapi.set(b, List.of("private_key=" + keyB.toHex(), "listen_port=0",
+                    "public_key=" + X25519.publicKey(keyA).toHex(), "allowed_ip=10.0.0.1/32"));
+            b.up();
+            Uapi.set(a, List.of("private_key=" + keyA.toHex(), "listen_port=0",
+                    "public_key=" + X25519.publicKey(keyB).toHex(), "allowed_ip=10.0.0.2/32",
+                    "endpoint=127.0.0.1:" + b.listenPort()));
+            a.up();
+            tunA.inject(ipv4Packet());
+            tunB.poll(5_000);
+            Uapi.get(a);
+
+            // The attachments' store and bookkeeping, on the devices above as the hub (nothing is attached).
+            NodeNetwork network = NodeNetwork.of(Prefix.parse("10.0.0.0/24"), null, 1420);
+            try (Attachments attachments = new Attachments(dir.resolve("attachments"), network, b)) {
+                attachments.reconcile();
+                attachments.peers();
+            }
+        }
+
+        // The join path up to the connection: nothing listens on port 1.
+        JoinToken token = JoinToken.parse("abcdef.0123456789abcdef:sha256:" + "00".repeat(32));
+        try {
+            ClusterClient.join("127.0.0.1:1", token, "training", dir.resolve("credentials"));
+        } catch (RuntimeException | IOException expected) {
+            // UNAVAILABLE
+        }
+    }
+
+    /** A minimal IPv4 packet from 10.0.0.1 to 10.0.0.2 (the devices route by the addresses only). */
+    private static byte[] ipv4Packet() {
+        byte[] p = new byte[28];
+        p[0] = 0x45;
+        p[3] = 28;
+        p[8] = 64;
+        p[9] = 17;
+        p[12] = 10;
+        p[15] = 1;
+        p[16] = 10;
+        p[19] = 2;
+        return p;
+    }
+}
