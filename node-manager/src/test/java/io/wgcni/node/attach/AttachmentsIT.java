@@ -21,7 +21,8 @@ import io.wgcni.api.node.v1.GarbageCollectRequest;
 import io.wgcni.api.node.v1.PeerInfo;
 import io.wgcni.api.node.v1.Route;
 import io.wgcni.tun.Links;
-import io.wgcni.tun.TunTestAccess;
+import io.wgcni.tun.Root;
+import io.wgcni.tun.TcpTransfer;
 import io.wgcni.wg.crypto.Key;
 import java.nio.file.Files;
 import java.util.List;
@@ -41,7 +42,7 @@ class AttachmentsIT {
 
     @BeforeEach
     void setUp() throws Exception {
-        TunTestAccess.assumeTunAvailable();
+        Root.assumeTunAvailable();
         node = new TestNode();
         node.startHub();
         attachments = node.attachments();
@@ -124,7 +125,7 @@ class AttachmentsIT {
         ping(nsA, "10.100.3.1");
         ping(nsA, "10.100.3.3");
         ping(nsB, "fd00:100:0:3::2");
-        TunTestAccess.Transfer t = TunTestAccess.tcpTransfer(nsA, nsB, "10.100.3.3", 32L << 20);
+        TcpTransfer.Result t = TcpTransfer.run(nsA, nsB, "10.100.3.3", 32L << 20);
         assertEquals(t.sent(), t.received());
         System.out.printf("container to container through the node: %.0f Mbit/s%n", t.megabitsPerSecond());
 

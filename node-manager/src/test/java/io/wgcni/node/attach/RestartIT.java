@@ -14,7 +14,7 @@ import io.grpc.StatusException;
 import io.wgcni.api.node.v1.AttachResponse;
 import io.wgcni.tun.Links;
 import io.wgcni.tun.LinuxTun;
-import io.wgcni.tun.TunTestAccess;
+import io.wgcni.tun.Root;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.OutputStreamWriter;
@@ -39,7 +39,7 @@ class RestartIT {
 
     @BeforeEach
     void setUp() throws Exception {
-        TunTestAccess.assumeTunAvailable();
+        Root.assumeTunAvailable();
         node = new TestNode();
     }
 

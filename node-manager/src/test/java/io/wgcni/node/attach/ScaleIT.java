@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.wgcni.api.node.v1.PeerInfo;
-import io.wgcni.tun.TunTestAccess;
+import io.wgcni.tun.Root;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,7 +26,7 @@ class ScaleIT {
 
     @Test
     void attachesAHundredContainersAndMeasuresWhatTheyCost() throws Exception {
-        TunTestAccess.assumeTunAvailable();
+        Root.assumeTunAvailable();
         try (TestNode node = new TestNode()) {
             node.startHub();
             List<String> namespaces = new ArrayList<>();

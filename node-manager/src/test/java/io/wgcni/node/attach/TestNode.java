@@ -3,7 +3,7 @@ package io.wgcni.node.attach;
 import io.wgcni.tun.Links;
 import io.wgcni.tun.LinuxTun;
 import io.wgcni.tun.Netns;
-import io.wgcni.tun.TunTestAccess;
+import io.wgcni.tun.Root;
 import io.wgcni.wg.crypto.Key;
 import io.wgcni.wg.crypto.X25519;
 import io.wgcni.wg.device.Device;
@@ -30,7 +30,7 @@ final class TestNode implements AutoCloseable {
             Prefix.parse("fd00:100:0:3::/64"), 1400);
     static final int HUB_MTU = 1420;
 
-    final String tag = TunTestAccess.unique("na");
+    final String tag = Root.unique("na");
     final String ns = tag + "n";
     final String hubName = tag + "w";
     final Key hubKey = X25519.generatePrivateKey();
