@@ -38,7 +38,11 @@ class PodmanIT {
                     .get("address");
             String peerAddress = cidr.substring(0, cidr.indexOf('/'));
 
+            // Three handshakes stand between the two (container - wg0, wg0 - wg0, wg0 - container); a lost or
+            // crossed initiation is retried after REKEY_TIMEOUT (5 s): give the path up to ~14 s to come up, then
+            // ping for the record.
             Sh.Result r = podman.run("wgnet", "sh", "-c", "ip -4 -o address show dev eth0; ip route; "
+                    + "for i in 1 2 3 4 5 6 7; do ping -c 1 -W 2 " + peerAddress + " >/dev/null && break; done; "
                     + "ping -c 3 -i 0.2 -W 5 " + peerAddress);
             assertEquals(0, r.status(), Podman.text(r));
             assertTrue(r.stdout().contains("eth0") && r.stdout().contains("inet 10."), r.stdout());
