@@ -1,13 +1,21 @@
 package io.wgcni.wg.noise;
 
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.crypto.SecretKey;
 
 /**
  * The transport keys of one session, the counter of the next message to send and the replay window of
- * the messages received. Keys are zeroed by {@link #destroy()} (SecretKeySpec cannot be destroyed, so the keys
- * are a {@link SecretKey} of our own).
+ * the messages received.
+ *
+ * <p>Lifetime: {@link Keypairs} holds one reference from the start; whoever seals or opens with the keys holds
+ * another for that long ({@link #acquire}/{@link #release}, once per batch). {@link #destroy} (the session is
+ * replaced, expired or erased) makes the keypair unusable at once and drops the owner's reference; the keys are
+ * zeroed when the last reference goes, so a batch already sealing when a rekey replaces its session finishes with
+ * the real keys, and nothing is ever sealed or opened under zeroed ones (the kernel's kref on noise_keypair).
+ * SecretKeySpec cannot be destroyed, so the keys are a {@link SecretKey} of our own.
  */
 public final class Keypair {
     private final TransportKey sendKey;
@@ -19,6 +27,9 @@ public final class Keypair {
     private final int remoteIndex;
     private final long created;
     private volatile boolean valid = true;
+    /** The owner's reference plus one per user; 0 once the keys are zeroed. */
+    private final AtomicInteger references = new AtomicInteger(1);
+    private final AtomicBoolean destroyed = new AtomicBoolean();
 
     Keypair(byte[] sendKey, byte[] receiveKey, boolean initiator, int localIndex, int remoteIndex, long created) {
         this.sendKey = new TransportKey(sendKey.clone());
@@ -58,15 +69,53 @@ public final class Keypair {
      * older than REJECT_AFTER_TIME, or out of counters.
      */
     public long nextSendCounter(long now) {
+        return nextSendCounters(now, 1);
+    }
+
+    /**
+     * Takes {@code n} consecutive counters and returns the first, or -1 (taking none that count) when the keypair
+     * may not send that many: destroyed, older than REJECT_AFTER_TIME, or too few counters left.
+     */
+    public long nextSendCounters(long now, int n) {
         if (!canSend(now)) {
             return -1;
         }
-        long counter = sendCounter.getAndIncrement();
-        if (Long.compareUnsigned(counter, Protocol.REJECT_AFTER_MESSAGES) >= 0) {
+        long first = sendCounter.getAndAdd(n);
+        if (Long.compareUnsigned(first, Protocol.REJECT_AFTER_MESSAGES - n) > 0) {
             sendCounter.set(Protocol.REJECT_AFTER_MESSAGES);
             return -1;
         }
-        return counter;
+        return first;
+    }
+
+    /**
+     * Takes a reference for sealing or opening with these keys; false once the keypair is destroyed (then the keys
+     * must not be used). Every true is followed by one {@link #release}.
+     */
+    public boolean acquire() {
+        while (valid) {
+            int r = references.get();
+            if (r == 0) {
+                return false;
+            }
+            if (references.compareAndSet(r, r + 1)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Gives back a reference from {@link #acquire}; the last one zeroes the keys of a destroyed keypair. */
+    public void release() {
+        if (references.decrementAndGet() == 0) {
+            sendKey.destroy();
+            receiveKey.destroy();
+        }
+    }
+
+    /** Whether the keys are zeroed (no reference is left). */
+    public boolean keysZeroed() {
+        return references.get() == 0;
     }
 
     public boolean canSend(long now) {
@@ -88,19 +137,23 @@ public final class Keypair {
         sendCounter.set(n);
     }
 
-    /** Replay check and record; the caller serializes calls per keypair (the receive path's in-order stage). */
+    /** Replay check and record of a message that authenticated under these keys. */
     public boolean acceptCounter(long counter) {
-        return replayWindow.validate(counter);
+        synchronized (replayWindow) {
+            return replayWindow.validate(counter);
+        }
     }
 
     public boolean isValid() {
         return valid;
     }
 
+    /** Makes the keypair unusable now; its keys are zeroed once no one is sealing or opening with them. */
     public void destroy() {
         valid = false;
-        sendKey.destroy();
-        receiveKey.destroy();
+        if (destroyed.compareAndSet(false, true)) {
+            release();
+        }
     }
 
     /** A ChaCha20 key that can be zeroed. */

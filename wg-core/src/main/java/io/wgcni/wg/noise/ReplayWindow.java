@@ -1,5 +1,7 @@
 package io.wgcni.wg.noise;
 
+import static io.wgcni.wg.noise.Protocol.REJECT_AFTER_MESSAGES;
+
 import java.util.Arrays;
 
 /**
@@ -11,13 +13,11 @@ import java.util.Arrays;
  * <p>RFC 6479 keeps the bitmap as a ring of 64-bit words: moving the window forward clears the words it enters
  * instead of shifting the whole bitmap, and one word's worth of slack is why the window is 8192 - 64 counters.
  *
- * <p>Counters are unsigned 64-bit values carried in a {@code long}. Not thread-safe: the caller serialises calls
- * for a keypair (the kernel holds a spinlock around the same code).
+ * <p>Counters are unsigned 64-bit values carried in a {@code long}. Not thread-safe: {@link Keypair} serialises calls
+ * for a keypair (the kernel holds a spinlock around the same code). A counter at or above REJECT_AFTER_MESSAGES
+ * is never accepted.
  */
 public final class ReplayWindow {
-    /** 2^64 - 2^13 - 1: a counter at or above this is never accepted (compared unsigned). */
-    public static final long REJECT_AFTER_MESSAGES = 0xFFFF_FFFF_FFFF_DFFFL;
-
     private static final int BITS_TOTAL = 8192;
     private static final int WORDS = BITS_TOTAL / Long.SIZE;
     /** How far below the highest counter seen a counter may be and still be accepted (once). */

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 class ReplayWindowTest {
     /** The kernel's names. */
     private static final long COUNTER_WINDOW_SIZE = ReplayWindow.WINDOW_SIZE;
-    private static final long REJECT_AFTER_MESSAGES = ReplayWindow.REJECT_AFTER_MESSAGES;
+    private static final long REJECT_AFTER_MESSAGES = Protocol.REJECT_AFTER_MESSAGES;
     private static final long T_LIM = COUNTER_WINDOW_SIZE + 1;
 
     private final ReplayWindow counter = new ReplayWindow();
