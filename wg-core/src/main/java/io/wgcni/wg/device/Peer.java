@@ -1,11 +1,5 @@
 package io.wgcni.wg.device;
 
-import static io.wgcni.wg.noise.Protocol.KEEPALIVE_TIMEOUT;
-import static io.wgcni.wg.noise.Protocol.REJECT_AFTER_TIME;
-import static io.wgcni.wg.noise.Protocol.REKEY_AFTER_MESSAGES;
-import static io.wgcni.wg.noise.Protocol.REKEY_AFTER_TIME;
-import static io.wgcni.wg.noise.Protocol.REKEY_TIMEOUT;
-
 import io.wgcni.wg.crypto.Key;
 import io.wgcni.wg.io.Endpoint;
 import io.wgcni.wg.io.Packet;
@@ -13,41 +7,35 @@ import io.wgcni.wg.noise.CookieGenerator;
 import io.wgcni.wg.noise.Handshake;
 import io.wgcni.wg.noise.Keypair;
 import io.wgcni.wg.noise.Keypairs;
-import io.wgcni.wg.noise.Noise;
-import io.wgcni.wg.noise.Protocol;
-import io.wgcni.wg.noise.StaticIdentity;
 import io.wgcni.wg.time.Clock;
+import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * A remote peer: its handshake, sessions, cookie state, timers and endpoint, and the two in-order stages of
- * the data plane (what to send, what was received). Created, configured and removed through {@link Device}.
+ * A remote peer: its handshake, sessions, cookie state, timers, endpoint and counters, and the packets staged for it
+ * while no session can send. Created, configured and removed through {@link Device}; what happens to its packets is
+ * in {@link Outbound} and {@link Inbound}.
  */
 public final class Peer {
-    static final int QUEUE_BATCHES = 256;
+    /** Packets kept while a handshake is under way (wireguard-go's QueueStagedSize); the oldest go first. */
+    static final int MAX_STAGED = 128;
 
-    private final Device device;
+    final Device device;
     private final Clock clock;
     private final Key publicKey;
     final Handshake handshake;
     final Keypairs keypairs = new Keypairs();
     final CookieGenerator cookies;
     final Timers timers;
-    final OrderedQueue outbound = new OrderedQueue(QUEUE_BATCHES);
-    final OrderedQueue inbound = new OrderedQueue(QUEUE_BATCHES);
     private final LongAdder rxBytes = new LongAdder();
     private final LongAdder txBytes = new LongAdder();
-    private final Object stageLock = new Object();
-    private Batch staged;
+    /** Copies of packets waiting for a session, in order; guarded by itself. */
+    private final ArrayDeque<Packet> staged = new ArrayDeque<>();
     private volatile Endpoint endpoint;
     private volatile int persistentKeepaliveInterval;
     private volatile long lastHandshakeEpochNanos;
     private volatile boolean running;
-    /** Owned by the TUN reader thread while it sorts a read batch by peer. */
-    Batch tunStaging;
-    /** Owned by the UDP reader thread while it sorts a received batch by peer. */
-    Batch bindStaging;
 
     Peer(Device device, Key publicKey) {
         this.device = device;
@@ -133,111 +121,28 @@ public final class Peer {
         timers.stop();
         zeroKeyMaterial();
         dropStaged();
-        outbound.clear(device.pool::give);
-        inbound.clear(device.pool::give);
     }
 
-    // ---- handshake ----
+    // ---- what the timers and the handshake path ask of a peer (timers.c's calls into send.c and noise.c) ----
 
-    /** Sends an initiation unless one went out less than REKEY_TIMEOUT ago. */
     void sendHandshakeInitiation(boolean retry) {
-        if (!running) {
-            return;
-        }
-        if (!retry) {
-            timers.resetHandshakeAttempts();
-        }
-        long now = clock.nanoTime();
-        StaticIdentity local = device.identity();
-        if (local == null || !handshake.claimInitiationSlot(now)) {
-            return;
-        }
-        byte[] msg = new byte[Protocol.Initiation.SIZE];
-        synchronized (handshake) {
-            releaseHandshakeIndex();
-            int index = device.indexTable.add(new IndexEntry(this, handshake, null));
-            if (!Noise.createInitiation(local, handshake, index, clock.epochNanos(), msg, 0)) {
-                device.indexTable.remove(index);
-                return;
-            }
-        }
-        cookies.addMacs(msg, 0, msg.length, now);
-        timers.anyAuthenticatedPacketTraversal();
-        timers.anyAuthenticatedPacketSent();
-        sendHandshakeMessage(msg);
-        timers.handshakeInitiated();
+        device.outbound.sendHandshakeInitiation(this, retry);
     }
 
-    /** Answers the initiation just consumed into {@link #handshake} and starts the new session. */
-    void sendHandshakeResponse() {
-        long now = clock.nanoTime();
-        byte[] msg = new byte[Protocol.Response.SIZE];
-        Keypair keypair;
-        synchronized (handshake) {
-            releaseHandshakeIndex();
-            int index = device.indexTable.add(new IndexEntry(this, handshake, null));
-            if (!Noise.createResponse(handshake, index, now, msg, 0)) {
-                device.indexTable.remove(index);
-                return;
-            }
-            keypair = Noise.beginSession(handshake, now);
-        }
-        cookies.addMacs(msg, 0, msg.length, now);
-        installKeypair(keypair);
-        timers.sessionDerived();
-        timers.anyAuthenticatedPacketTraversal();
-        timers.anyAuthenticatedPacketSent();
-        sendHandshakeMessage(msg);
-    }
-
-    /** The initiator's last step, after the response was authenticated. */
-    void completeHandshakeAsInitiator() {
-        Keypair keypair = Noise.beginSession(handshake, clock.nanoTime());
-        if (keypair == null) {
-            return;
-        }
-        installKeypair(keypair);
-        timers.sessionDerived();
-        timers.handshakeComplete();
-        sendKeepalive();
-    }
-
-    private void releaseHandshakeIndex() {
-        int old = handshake.localIndex();
-        if (old != 0) {
-            device.indexTable.remove(old);
-        }
-    }
-
-    private void installKeypair(Keypair keypair) {
-        device.indexTable.replace(keypair.localIndex(), new IndexEntry(this, null, keypair));
-        releaseIndexes(keypairs.install(keypair));
-    }
-
-    private void releaseIndexes(Keypair[] dropped) {
-        if (dropped == null) {
-            return;
-        }
-        for (Keypair k : dropped) {
-            if (k != null) {
-                device.indexTable.remove(k.localIndex());
-            }
-        }
-    }
-
-    private void sendHandshakeMessage(byte[] msg) {
-        Packet p = new Packet(msg);
-        if (device.send(new Packet[] {p}, 1, endpoint)) {
-            txBytes.add(msg.length);
-        }
+    void sendKeepalive() {
+        device.outbound.sendKeepalive(this);
     }
 
     void recordHandshakeTime() {
         lastHandshakeEpochNanos = clock.epochNanos();
     }
 
-    void countReceived(int bytes) {
+    void countReceived(long bytes) {
         rxBytes.add(bytes);
+    }
+
+    void countSent(long bytes) {
+        txBytes.add(bytes);
     }
 
     /** Erases sessions and the handshake in flight (after 3 * REJECT_AFTER_TIME without a new session). */
@@ -259,231 +164,78 @@ public final class Peer {
         keypairs.expireCurrent();
     }
 
-    // ---- send path ----
-
-    /** Takes a batch of IP packets routed to this peer and sends it, or keeps it until a session exists. */
-    void stageAndSend(Batch batch) {
-        int overflow = 0;
-        synchronized (stageLock) {
-            if (staged == null) {
-                staged = batch;
-                batch = null;
-            } else {
-                int i = 0;
-                while (i < batch.count && !staged.isFull()) {
-                    staged.takeFrom(batch, i++);
-                }
-                overflow = batch.count - i;
-            }
+    void releaseHandshakeIndex() {
+        int old = handshake.localIndex();
+        if (old != 0) {
+            device.indexTable.remove(old);
         }
-        if (batch != null) {
-            // Waiting for a handshake: keep at most one batch, like wireguard-go's staged queue.
-            device.stats.queueFull.add(overflow);
-            device.pool.give(batch);
-        }
-        sendStaged();
     }
 
-    /** A keepalive is an empty data message; sent only when nothing else is waiting to go. */
-    void sendKeepalive() {
-        synchronized (stageLock) {
-            if (staged == null) {
-                staged = device.pool.take();
-            }
-            if (staged.count == 0) {
-                staged.packets[0].set(Packet.HEADROOM, 0);
-                staged.count = 1;
-            }
-        }
-        sendStaged();
+    /** Installs a freshly derived session under its index and forgets the indexes of those it pushes out. */
+    void installKeypair(Keypair keypair) {
+        device.indexTable.replace(keypair.localIndex(), new IndexEntry(this, null, keypair));
+        releaseIndexes(keypairs.install(keypair));
     }
 
-    /** Encrypts and sends what is staged with the current session, or asks for a handshake. */
-    void sendStaged() {
-        if (!running) {
+    void releaseIndexes(Keypair[] dropped) {
+        if (dropped == null) {
             return;
         }
-        boolean needHandshake = false;
-        synchronized (stageLock) {
-            Batch b = staged;
-            if (b == null || b.count == 0) {
-                return;
-            }
-            long now = clock.nanoTime();
-            Keypair keypair = keypairs.current();
-            if (keypair == null || !keypair.canSend(now)) {
-                needHandshake = true;
-            } else {
-                for (int i = 0; i < b.count; i++) {
-                    long counter = keypair.nextSendCounter(now);
-                    if (counter < 0) {
-                        needHandshake = true;
-                        break;
-                    }
-                    b.counters[i] = counter;
-                }
-            }
-            if (!needHandshake) {
-                staged = null;
-                b.peer = this;
-                b.outbound = true;
-                b.keypair = keypair;
-                device.submit(b, outbound);
+        for (Keypair k : dropped) {
+            if (k != null) {
+                device.indexTable.remove(k.localIndex());
             }
         }
-        if (needHandshake) {
-            sendHandshakeInitiation(false);
+    }
+
+    // ---- the staged queue ----
+
+    /** Keeps a copy of {@code p} until a session exists; the oldest is dropped (and counted) past MAX_STAGED. */
+    void stage(Packet p) {
+        Packet copy = new Packet(new byte[Math.max(Packet.DEFAULT_CAPACITY, p.end() + Packet.TAILROOM)]);
+        copy.copyFrom(p);
+        synchronized (staged) {
+            if (staged.size() == MAX_STAGED) {
+                staged.pollFirst();
+                device.stats.queueFull.increment();
+            }
+            staged.addLast(copy);
+        }
+    }
+
+    boolean hasStaged() {
+        synchronized (staged) {
+            return !staged.isEmpty();
+        }
+    }
+
+    /** Takes up to {@code max} staged packets, oldest first, into {@code out}; returns how many. */
+    int takeStaged(Packet[] out, int max) {
+        synchronized (staged) {
+            int n = 0;
+            while (n < max && !staged.isEmpty()) {
+                out[n++] = staged.pollFirst();
+            }
+            return n;
+        }
+    }
+
+    /** Puts packets back at the head of the queue, in their order (a session could not send them after all). */
+    void unstage(Packet[] ps, int from, int count) {
+        synchronized (staged) {
+            for (int i = from + count - 1; i >= from; i--) {
+                if (staged.size() == MAX_STAGED) {
+                    device.stats.queueFull.increment();
+                    continue;
+                }
+                staged.addFirst(ps[i]);
+            }
         }
     }
 
     void dropStaged() {
-        Batch b;
-        synchronized (stageLock) {
-            b = staged;
-            staged = null;
-        }
-        if (b != null) {
-            device.pool.give(b);
-        }
-    }
-
-    /** The in-order end of the send path: runs on whichever crypto worker drains {@link #outbound}. */
-    void deliverOutbound(Batch b) {
-        try {
-            if (b.dropped || !running) {
-                return;
-            }
-            Endpoint to = endpoint;
-            boolean dataSent = false;
-            long bytes = 0;
-            for (int i = 0; i < b.count; i++) {
-                int len = b.packets[i].length;
-                dataSent |= len > Protocol.Data.MIN_SIZE;
-                bytes += len;
-            }
-            timers.anyAuthenticatedPacketTraversal();
-            timers.anyAuthenticatedPacketSent();
-            if (device.send(b.packets, b.count, to)) {
-                txBytes.add(bytes);
-            }
-            if (dataSent) {
-                timers.dataSent();
-            }
-            keepKeyFreshSending();
-        } finally {
-            device.pool.give(b);
-        }
-    }
-
-    private void keepKeyFreshSending() {
-        Keypair k = keypairs.current();
-        long now = clock.nanoTime();
-        if (k != null && k.isValid() && (Long.compareUnsigned(k.sentMessages(), REKEY_AFTER_MESSAGES) > 0
-            || (k.isInitiator() && now - k.created() >= REKEY_AFTER_TIME))) {
-            sendHandshakeInitiation(false);
-        }
-    }
-
-    // ---- receive path ----
-
-    /** The in-order end of the receive path: replay check, key confirmation, timers, source check, TUN write. */
-    void deliverInbound(Batch b) {
-        try {
-            if (b.dropped || !running) {
-                return;
-            }
-            int accepted = 0;
-            boolean any = false;
-            boolean anyData = false;
-            boolean confirmed = false;
-            Endpoint from = null;
-            for (int i = 0; i < b.count; i++) {
-                Packet p = b.packets[i];
-                Keypair keypair = b.keypairs[i];
-                if (p.length < 0) {
-                    device.stats.badTag.increment();
-                    continue;
-                }
-                if (!keypair.acceptCounter(b.counters[i])) {
-                    device.stats.replayed.increment();
-                    continue;
-                }
-                any = true;
-                from = p.endpoint;
-                rxBytes.add(p.length + Protocol.Data.MIN_SIZE);
-                Keypair[] dropped = keypairs.receivedWith(keypair);
-                if (dropped != null) {
-                    releaseIndexes(dropped);
-                    timers.handshakeComplete();
-                    confirmed = true;
-                }
-                if (p.length == 0) {
-                    continue; // keepalive
-                }
-                anyData = true;
-                if (!trimToIpPacket(p)) {
-                    device.stats.invalidInnerPacket.increment();
-                    continue;
-                }
-                boolean v4 = (p.buf[p.offset] & 0xf0) == 0x40;
-                if (device.allowedIps.lookup(p.buf, p.offset + (v4 ? 12 : 8), v4 ? 4 : 16) != this) {
-                    device.stats.disallowedSource.increment();
-                    continue;
-                }
-                b.packets[i] = b.packets[accepted];
-                b.packets[accepted++] = p;
-            }
-            if (any) {
-                if (from != null) {
-                    endpoint = from;
-                }
-                keepKeyFreshReceiving();
-                timers.anyAuthenticatedPacketTraversal();
-                timers.anyAuthenticatedPacketReceived();
-                if (anyData) {
-                    timers.dataReceived();
-                }
-            }
-            if (confirmed) {
-                sendStaged();
-            }
-            if (accepted > 0) {
-                device.writeToTun(b.packets, accepted);
-            }
-        } finally {
-            device.pool.give(b);
-        }
-    }
-
-    /** Checks the IP header of a decrypted payload and cuts the padding off; false if it is no IP packet. */
-    private static boolean trimToIpPacket(Packet p) {
-        byte[] buf = p.buf;
-        int off = p.offset;
-        int version = (buf[off] & 0xf0) >>> 4;
-        int total;
-        if (version == 4 && p.length >= 20) {
-            total = ((buf[off + 2] & 0xff) << 8) | (buf[off + 3] & 0xff);
-            if (total < 20) {
-                return false;
-            }
-        } else if (version == 6 && p.length >= 40) {
-            total = 40 + (((buf[off + 4] & 0xff) << 8) | (buf[off + 5] & 0xff));
-        } else {
-            return false;
-        }
-        if (total > p.length) {
-            return false;
-        }
-        p.length = total;
-        return true;
-    }
-
-    private void keepKeyFreshReceiving() {
-        Keypair k = keypairs.current();
-        if (k != null && k.isValid() && k.isInitiator()
-            && clock.nanoTime() - k.created() >= REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT
-            && timers.claimLastMinuteHandshake()) {
-            sendHandshakeInitiation(false);
+        synchronized (staged) {
+            staged.clear();
         }
     }
 

@@ -7,6 +7,8 @@ import java.util.concurrent.atomic.LongAdder;
 /** Why packets were dropped, counted per device. Dropping never throws; it increments one of these. */
 public final class Stats {
     final LongAdder invalidMessage = new LongAdder();
+    /** Data messages longer than the MTU allows, dropped before they were copied anywhere. */
+    final LongAdder oversized = new LongAdder();
     final LongAdder badMac1 = new LongAdder();
     final LongAdder badHandshake = new LongAdder();
     final LongAdder cookieRepliesSent = new LongAdder();
@@ -28,6 +30,7 @@ public final class Stats {
     public Map<String, Long> snapshot() {
         Map<String, Long> m = new LinkedHashMap<>();
         m.put("invalid_message", invalidMessage.sum());
+        m.put("oversized", oversized.sum());
         m.put("bad_mac1", badMac1.sum());
         m.put("bad_handshake", badHandshake.sum());
         m.put("cookie_replies_sent", cookieRepliesSent.sum());
@@ -48,7 +51,7 @@ public final class Stats {
 
     /** Packets dropped for any reason on the receive side (malformed, unauthenticated, replayed). */
     public long receiveDrops() {
-        return invalidMessage.sum() + badMac1.sum() + badHandshake.sum() + unknownIndex.sum() + expiredKeypair.sum()
+        return invalidMessage.sum() + oversized.sum() + badMac1.sum() + badHandshake.sum() + unknownIndex.sum() + expiredKeypair.sum()
             + badTag.sum() + replayed.sum() + invalidInnerPacket.sum() + disallowedSource.sum();
     }
 }

@@ -10,11 +10,15 @@ public interface Bind extends AutoCloseable {
 
     /**
      * Blocks until at least one datagram arrives; fills {@code packets[0..n)} (offset, length, endpoint) with
-     * {@code n <= max}. Returns -1 once the bind is closed.
+     * {@code n <= max}. Returns -1 once the bind is closed. Buffers are not grown: a datagram longer than its
+     * packet's buffer is dropped (and counted by the bind), so a flood of large datagrams costs no memory.
      */
     int receive(Packet[] packets, int max) throws IOException;
 
-    /** Sends {@code packets[0..count)} to {@code to}, in order. */
+    /**
+     * Sends {@code packets[0..count)} to {@code to}, in order; consecutive datagrams of one size (the last may be
+     * shorter) may go out as one segmentation-offload send.
+     */
     void send(Packet[] packets, int count, Endpoint to) throws IOException;
 
     /** Sets the firewall mark (SO_MARK) of outgoing datagrams; 0 clears it. */

@@ -54,7 +54,10 @@ public final class MemoryNetwork {
     private void deliver(Datagram d) {
         MemoryBind target = binds.get(d.to());
         if (target != null) {
-            target.inbox.offer(d);
+            target.inFlight.incrementAndGet();
+            if (!target.inbox.offer(d)) {
+                target.inFlight.decrementAndGet();
+            }
         }
     }
 
@@ -63,6 +66,10 @@ public final class MemoryNetwork {
         private static final Datagram CLOSED = new Datagram(new byte[0], null, null);
 
         private final LinkedBlockingQueue<Datagram> inbox = new LinkedBlockingQueue<>(65536);
+        private final AtomicInteger dropped = new AtomicInteger();
+        /** Datagrams delivered and not yet done with: counted until the reader comes back for more. */
+        private final AtomicInteger inFlight = new AtomicInteger();
+        private int lastBatch;
         private volatile InetAddress address;
         private volatile Endpoint local;
 
@@ -72,6 +79,16 @@ public final class MemoryNetwork {
 
         public Endpoint localEndpoint() {
             return local;
+        }
+
+        /** True when every datagram delivered here has been read and the reader has come back for more. */
+        public boolean isIdle() {
+            return local == null || inFlight.get() == 0;
+        }
+
+        /** Datagrams that did not fit the receiver's buffers. */
+        public int droppedOversized() {
+            return dropped.get();
         }
 
         /** Moves to another address, keeping the port: the peer on the other side sees it roam. */
@@ -94,6 +111,7 @@ public final class MemoryNetwork {
             if (binds.putIfAbsent(e, this) != null) {
                 throw new java.net.BindException("address in use: " + e);
             }
+            inFlight.addAndGet(-inbox.size());
             inbox.clear();
             local = e;
             return p;
@@ -101,14 +119,21 @@ public final class MemoryNetwork {
 
         @Override
         public int receive(Packet[] packets, int max) throws java.io.IOException {
+            inFlight.addAndGet(-lastBatch);
+            lastBatch = 0;
             try {
                 int n = 0;
                 for (Datagram d = inbox.take(); d != null && n < max; d = n < max ? inbox.poll() : null) {
                     if (d == CLOSED) {
                         return n > 0 ? n : -1;
                     }
-                    Packet p = packets[n++];
-                    p.ensureCapacity(d.bytes().length);
+                    lastBatch++;
+                    Packet p = packets[n];
+                    if (d.bytes().length > p.buf.length) {
+                        dropped.incrementAndGet(); // buffers are never grown for a datagram (Bind#receive)
+                        continue;
+                    }
+                    n++;
                     System.arraycopy(d.bytes(), 0, p.buf, 0, d.bytes().length);
                     p.set(0, d.bytes().length);
                     p.endpoint = d.from();

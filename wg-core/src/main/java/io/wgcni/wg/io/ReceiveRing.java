@@ -119,20 +119,25 @@ final class ReceiveRing {
         if (closed) {
             return -1;
         }
-        int n = (int) Math.min(Math.min(max, packets.length), h - t);
-        for (int i = 0; i < n; i++) {
+        int available = (int) Math.min(Math.min(max, packets.length), h - t);
+        int n = 0;
+        for (int i = 0; i < available; i++) {
             int e = (int) ((t + i) & entryMask);
             int len = lengths[e];
+            Packet p = packets[n];
+            if (len > p.buf.length) {
+                dropped.incrementAndGet(); // buffers are never grown for a datagram (Bind#receive)
+                continue;
+            }
             int idx = (int) ((ends[e] - len) & dataMask);
-            Packet p = packets[i];
-            p.ensureCapacity(len);
             System.arraycopy(data, idx, p.buf, 0, len);
             p.set(0, len);
             p.endpoint = endpoints[e];
+            n++;
         }
-        if (n > 0) {
-            readPos = ends[(int) ((t + n - 1) & entryMask)];
-            tail = t + n;
+        if (available > 0) {
+            readPos = ends[(int) ((t + available - 1) & entryMask)];
+            tail = t + available;
         }
         return n;
     }

@@ -10,11 +10,15 @@ public interface Tun extends AutoCloseable {
 
     /**
      * Blocks until at least one packet is available and fills {@code packets[0..n)} with {@code n <= max}
-     * packets, each placed at {@code offset = Packet.HEADROOM}. Returns -1 once the device is closed.
+     * packets, each placed at {@code offset = Packet.HEADROOM}, with room for {@link Packet#TAILROOM} behind.
+     * Returns -1 once the device is closed.
      */
     int read(Packet[] packets, int max) throws IOException;
 
-    /** Writes {@code packets[0..count)}; a packet the device refuses is dropped, not retried. */
+    /**
+     * Writes {@code packets[0..count)}, each at an offset of at least {@link Packet#HEADROOM}, which the TUN may use
+     * for a header of its own; a packet the device refuses is dropped, not retried.
+     */
     void write(Packet[] packets, int count) throws IOException;
 
     int mtu();
@@ -24,6 +28,20 @@ public interface Tun extends AutoCloseable {
     /** Largest number of packets one {@link #read} may return. */
     default int batchSize() {
         return 128;
+    }
+
+    /**
+     * Whether the TUN reads and writes TCP superpackets and packets with partial checksums ({@link Packet#gso},
+     * {@link Packet#partialChecksum}): then {@link #read} buffers must hold {@link Packet#SUPER_CAPACITY} bytes, and
+     * the device coalesces what it opened before writing it.
+     */
+    default boolean tcpOffload() {
+        return false;
+    }
+
+    /** Whether the TUN also takes UDP superpackets ({@link Packet#GSO_UDP}); only with {@link #tcpOffload}. */
+    default boolean udpOffload() {
+        return false;
     }
 
     @Override

@@ -26,9 +26,12 @@ import org.junit.jupiter.api.Timeout;
 class DeviceTest {
     private static final long SECOND = 1_000_000_000L;
 
+    /** Sends one packet and returns it as it arrived, once both devices are done with all it set off. */
     private static byte[] roundTrip(Node from, Node to, int seq) throws InterruptedException {
         from.sendTo(to, seq);
-        return to.tun.poll(5_000);
+        byte[] got = to.tun.poll(5_000);
+        from.harness().settle();
+        return got;
     }
 
     @Test
@@ -90,10 +93,10 @@ class DeviceTest {
             assertNotNull(roundTrip(a, b, 1));
             Keypair first = a.peer(b).currentKeypair();
             long rx = a.peer(b).rxBytes();
-            h.manualClock().advance(Protocol.KEEPALIVE_TIMEOUT + SECOND);
+            h.advance(Protocol.KEEPALIVE_TIMEOUT + SECOND);
             assertTrue(eventually(() -> a.peer(b).rxBytes() > rx), "B's keepalive reached A");
-            Harness.settle();
-            h.manualClock().advance(Protocol.REKEY_AFTER_TIME);
+            h.settle();
+            h.advance(Protocol.REKEY_AFTER_TIME);
             assertSame(first, a.peer(b).currentKeypair(), "the keepalive kept the session; no rekey before traffic");
             // The first packet after REKEY_AFTER_TIME still goes out with the old session and asks for a new one.
             assertNotNull(roundTrip(a, b, 2));
@@ -111,12 +114,12 @@ class DeviceTest {
             Node b = h.get(1);
             assertNotNull(roundTrip(b, a, 1), "B initiates, so A is the responder");
             assertNotNull(roundTrip(a, b, 2));
-            Harness.settle(); // A's bookkeeping after sending packet 2 runs on its own threads
+            h.settle(); // A's bookkeeping after sending packet 2 runs on its own threads
             Keypair first = a.peer(b).currentKeypair();
             assertFalse(first.isInitiator(), "message-count rekeys apply to responders too");
             first.skipSendCounter(Protocol.REKEY_AFTER_MESSAGES + 1);
             // A's response went out just now, and handshakes are at least REKEY_TIMEOUT apart.
-            h.manualClock().advance(Protocol.REKEY_TIMEOUT + SECOND);
+            h.advance(Protocol.REKEY_TIMEOUT + SECOND);
             assertNotNull(roundTrip(a, b, 3), "the old session still sends up to REJECT_AFTER_MESSAGES");
             assertTrue(eventually(() -> a.peer(b).currentKeypair() != first), () -> "A started a new handshake: init A="
                 + h.count(a, Protocol.TYPE_INITIATION) + " B=" + h.count(b, Protocol.TYPE_INITIATION) + " resp A="
@@ -134,9 +137,9 @@ class DeviceTest {
             assertNotNull(roundTrip(a, b, 1));
             Keypair session = a.peer(b).currentKeypair();
             h.conditioner = (d, link) -> { };
-            h.manualClock().advance(3 * Protocol.REJECT_AFTER_TIME - 10 * SECOND);
+            h.advance(3 * Protocol.REJECT_AFTER_TIME - 10 * SECOND);
             assertSame(session, a.peer(b).currentKeypair(), "not yet");
-            h.manualClock().advance(20 * SECOND);
+            h.advance(20 * SECOND);
             assertNull(a.peer(b).currentKeypair(), "sessions erased");
             assertFalse(session.isValid());
             assertTrue(eventually(() -> b.peer(a).currentKeypair() == null), "on both sides");
@@ -154,11 +157,11 @@ class DeviceTest {
             Keypair first = a.peer(b).currentKeypair();
             // B's keepalive must reach A before A's "no reply to data" timer (15 s) would start a handshake.
             long rx = a.peer(b).rxBytes();
-            h.manualClock().advance(Protocol.KEEPALIVE_TIMEOUT + SECOND);
+            h.advance(Protocol.KEEPALIVE_TIMEOUT + SECOND);
             assertTrue(eventually(() -> a.peer(b).rxBytes() > rx), "B's keepalive reached A");
-            Harness.settle();
+            h.settle();
             // REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT: A, the initiator, only receives from now on.
-            h.manualClock().advance(Protocol.REJECT_AFTER_TIME - 2 * Protocol.KEEPALIVE_TIMEOUT - Protocol.REKEY_TIMEOUT
+            h.advance(Protocol.REJECT_AFTER_TIME - 2 * Protocol.KEEPALIVE_TIMEOUT - Protocol.REKEY_TIMEOUT
                 - SECOND);
             assertSame(first, a.peer(b).currentKeypair(), "no handshake in between");
             long initiations = h.count(a, Protocol.TYPE_INITIATION);
@@ -182,7 +185,7 @@ class DeviceTest {
                 .reduce((x, y) -> y).orElseThrow().bytes();
             // Nothing is sent for three minutes: silence everyone's timers by dropping their keepalives.
             h.conditioner = (d, link) -> { };
-            clock.advance(Protocol.REJECT_AFTER_TIME + SECOND);
+            h.advance(Protocol.REJECT_AFTER_TIME + SECOND);
             h.conditioner = null;
             assertFalse(old.canSend(clock.nanoTime()), "the old session may no longer send");
             long expiredBefore = b.device.stats().expiredKeypair.sum() + b.device.stats().unknownIndex.sum();
@@ -204,10 +207,10 @@ class DeviceTest {
             h.conditioner = (d, link) -> { }; // B never hears anything
             a.sendTo(b, 1);
             assertTrue(eventually(() -> h.count(a, Protocol.TYPE_INITIATION) == 1));
-            clock.advance(Protocol.REKEY_TIMEOUT + Protocol.REKEY_TIMEOUT_JITTER_MAX);
+            h.advance(Protocol.REKEY_TIMEOUT + Protocol.REKEY_TIMEOUT_JITTER_MAX);
             assertEquals(2, h.count(a, Protocol.TYPE_INITIATION), "one retry after REKEY_TIMEOUT + jitter");
             for (int i = 0; i < 30; i++) {
-                clock.advance(Protocol.REKEY_TIMEOUT + Protocol.REKEY_TIMEOUT_JITTER_MAX);
+                h.advance(Protocol.REKEY_TIMEOUT + Protocol.REKEY_TIMEOUT_JITTER_MAX);
             }
             // The kernel's rule: the first initiation and MAX_TIMER_HANDSHAKES + 1 retries, then silence.
             assertEquals(Protocol.MAX_TIMER_HANDSHAKES + 2, h.count(a, Protocol.TYPE_INITIATION));
@@ -220,9 +223,9 @@ class DeviceTest {
             Node a = h.get(0);
             Node b = h.get(1);
             assertNotNull(roundTrip(a, b, 1));
-            Harness.settle();
+            h.settle();
             long before = h.keepalives(b);
-            h.manualClock().advance(Protocol.KEEPALIVE_TIMEOUT + SECOND);
+            h.advance(Protocol.KEEPALIVE_TIMEOUT + SECOND);
             assertTrue(eventually(() -> h.keepalives(b) == before + 1), "B answers A's data with a keepalive");
         }
     }
@@ -235,10 +238,10 @@ class DeviceTest {
             a.peer(b).setPersistentKeepaliveInterval(25);
             // Turning it on sends a keepalive at once, which needs a handshake first.
             assertTrue(eventually(() -> h.keepalives(a) >= 1));
-            Harness.settle();
+            h.settle();
             long before = h.keepalives(a);
             for (int i = 1; i <= 4; i++) {
-                h.manualClock().advance(25 * SECOND);
+                h.advance(25 * SECOND);
                 long expected = before + i;
                 assertTrue(eventually(() -> h.keepalives(a) >= expected), "a keepalive every 25 s");
             }
@@ -250,13 +253,13 @@ class DeviceTest {
         try (Harness h = Harness.pair()) {
             Node a = h.get(0);
             Node b = h.get(1);
-            b.device.forceUnderLoad = true;
+            b.device.handshakes.forceUnderLoad = true;
             a.sendTo(b, 1);
             assertTrue(eventually(() -> h.count(b, Protocol.TYPE_COOKIE_REPLY) == 1), "B answers with a cookie");
             assertTrue(eventually(() -> b.device.stats().cookieRepliesSent.sum() == 1));
-            Harness.settle();
+            h.settle();
             assertEquals(0, h.count(b, Protocol.TYPE_RESPONSE), "no response without a valid MAC2");
-            h.manualClock().advance(Protocol.REKEY_TIMEOUT + Protocol.REKEY_TIMEOUT_JITTER_MAX);
+            h.advance(Protocol.REKEY_TIMEOUT + Protocol.REKEY_TIMEOUT_JITTER_MAX);
             assertTrue(eventually(() -> h.count(b, Protocol.TYPE_RESPONSE) == 1), "the retry carries MAC2");
             assertNotNull(b.tun.poll(5_000), "the staged packet follows the handshake");
         }
@@ -351,7 +354,7 @@ class DeviceTest {
                 assertNotNull(b.tun.poll(5_000));
             }
             // C remembers A's last timestamp: A's next initiation must be later than TAI64N's 16 ms grain.
-            h.manualClock().advance(SECOND);
+            h.advance(SECOND);
             a.connect(c, true);
             assertNotNull(roundTrip(a, c, 4), "a re-added peer handshakes again");
         }
@@ -389,11 +392,11 @@ class DeviceTest {
 
     @Test
     void paddingFollowsWireGuardGo() {
-        assertEquals(0, Device.paddingSize(0, 1420));
-        assertEquals(15, Device.paddingSize(1, 1420));
-        assertEquals(0, Device.paddingSize(16, 1420));
-        assertEquals(4, Device.paddingSize(1416, 1420), "never past the MTU");
-        assertEquals(0, Device.paddingSize(1420, 1420));
-        assertEquals(12, Device.paddingSize(100, 0));
+        assertEquals(0, Outbound.paddingSize(0, 1420));
+        assertEquals(15, Outbound.paddingSize(1, 1420));
+        assertEquals(0, Outbound.paddingSize(16, 1420));
+        assertEquals(4, Outbound.paddingSize(1416, 1420), "never past the MTU");
+        assertEquals(0, Outbound.paddingSize(1420, 1420));
+        assertEquals(12, Outbound.paddingSize(100, 0));
     }
 }

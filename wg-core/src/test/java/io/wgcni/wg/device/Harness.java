@@ -29,6 +29,7 @@ final class Harness implements AutoCloseable {
     /** Off for floods: the recording list copies itself on every write. */
     volatile boolean recordWire = true;
     volatile MemoryNetwork.Conditioner conditioner;
+    private final java.util.concurrent.atomic.AtomicInteger wireCount = new java.util.concurrent.atomic.AtomicInteger();
 
     final class Node {
         final int n;
@@ -39,10 +40,10 @@ final class Harness implements AutoCloseable {
         final Device device;
         final InetAddress inner;
 
-        Node(int n) {
+        Node(int n, boolean offload) {
             this.n = n;
             this.inner = ip("192.168.0." + n);
-            this.tun = new MemoryTun("wg" + n, 1420);
+            this.tun = new MemoryTun("wg" + n, 1420, Integer.MAX_VALUE, offload);
             this.bind = network.newBind(ip("10.0.0." + n));
             this.device = new Device("wg" + n, tun, bind, clock, 2);
             device.setPrivateKey(privateKey);
@@ -56,6 +57,10 @@ final class Harness implements AutoCloseable {
 
         Endpoint endpoint() {
             return bind.localEndpoint();
+        }
+
+        Harness harness() {
+            return Harness.this;
         }
 
         /** Adds {@code other} as a peer routing its inner /32, with its endpoint when {@code withEndpoint}. */
@@ -80,6 +85,7 @@ final class Harness implements AutoCloseable {
     Harness(Clock clock) {
         this.clock = clock;
         network.setConditioner((d, link) -> {
+            wireCount.incrementAndGet();
             if (recordWire) {
                 wire.add(d);
             }
@@ -100,17 +106,37 @@ final class Harness implements AutoCloseable {
         return (ManualClock) clock;
     }
 
+    /**
+     * Moves the manual clock on once the devices have settled, and lets what the timers set off settle too: a
+     * device thread that arms a timer while the clock jumps would arm it relative to some moment in the jump.
+     */
+    void advance(long nanos) {
+        settle();
+        manualClock().advance(nanos);
+        settle();
+    }
+
     Node node() {
-        Node node = new Node(nodes.size() + 1);
+        return node(false);
+    }
+
+    /** A node whose TUN hands over and takes superpackets ({@link MemoryTun#tcpOffload}) when {@code offload}. */
+    Node node(boolean offload) {
+        Node node = new Node(nodes.size() + 1, offload);
         nodes.add(node);
         return node;
     }
 
     /** Two nodes that know each other's endpoints. */
     static Harness pair() {
+        return pair(false, false);
+    }
+
+    /** Two nodes that know each other's endpoints, each with TUN offloads or not. */
+    static Harness pair(boolean offloadA, boolean offloadB) {
         Harness h = new Harness();
-        Node a = h.node();
-        Node b = h.node();
+        Node a = h.node(offloadA);
+        Node b = h.node(offloadB);
         a.connect(b, true);
         b.connect(a, true);
         return h;
@@ -150,12 +176,28 @@ final class Harness implements AutoCloseable {
         return condition.getAsBoolean();
     }
 
-    /** Lets in-flight work (threads of the devices) settle before the test looks at counters. */
-    static void settle() {
-        try {
-            Thread.sleep(100);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+    /**
+     * Waits until nothing moves in any device: every packet injected into a TUN and every datagram delivered to a
+     * bind has been taken all the way through (the reader came back for more), and no handshake message waits or is
+     * being handled. Anything in motion is counted somewhere until whatever it caused is counted elsewhere, so one
+     * pass that finds all of it zero, with the wire unchanged during the pass, means the devices have settled. Timers
+     * of a {@link ManualClock} run on the test thread, inside {@code advance}, so they cannot be in motion here.
+     */
+    void settle() {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (true) {
+            int before = wireCount.get();
+            boolean idle = true;
+            for (Node n : nodes) {
+                idle &= n.tun.isIdle() && n.bind.isIdle() && n.device.handshakesPending() == 0;
+            }
+            if (idle && wireCount.get() == before) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("devices did not settle within 10 s");
+            }
+            Thread.onSpinWait();
         }
     }
 

@@ -35,7 +35,7 @@ class MalformedInputTest {
             assertNotNull(b.tun.poll(5_000));
             b.sendTo(a, 2);
             assertNotNull(a.tun.poll(5_000));
-            Harness.settle();
+            h.settle();
             List<byte[]> samples = new ArrayList<>();
             for (MemoryNetwork.Datagram d : h.wire) {
                 samples.add(d.bytes());
@@ -59,7 +59,7 @@ class MalformedInputTest {
                 assertTrue(eventuallyLong(() -> accounted.getAsLong() >= target),
                     "every input accounted for: " + (accounted.getAsLong() - base) + " of " + sent + " " + stats.snapshot());
             }
-            Harness.settle();
+            h.settle();
             assertEquals(INPUTS, accounted.getAsLong() - base, "each input counted exactly once: " + stats.snapshot());
             assertEquals(0, stats.internalErrors.sum(), "nothing threw out of the pipeline");
             assertNotNull(roundTrip(a, b, 3), "the tunnel still works A to B");

@@ -116,7 +116,7 @@ class NettyBindTest {
             thread = Thread.ofPlatform().daemon().name("collector").start(() -> {
                 Packet[] packets = new Packet[bind.batchSize()];
                 for (int i = 0; i < packets.length; i++) {
-                    packets[i] = new Packet(new byte[16]);
+                    packets[i] = new Packet(new byte[NettyBind.MAX_DATAGRAM]); // receive never grows a buffer
                 }
                 try {
                     while (true) {
