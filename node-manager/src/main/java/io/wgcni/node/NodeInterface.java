@@ -6,7 +6,7 @@ import io.wgcni.wg.crypto.Key;
 import io.wgcni.wg.device.Device;
 import io.wgcni.wg.device.Prefix;
 import io.wgcni.wg.io.InetAddresses;
-import io.wgcni.wg.io.NettyBind;
+import io.wgcni.tun.UdpBind;
 import io.wgcni.wg.time.SystemClock;
 import io.wgcni.wg.uapi.UapiServer;
 import java.io.IOException;
@@ -45,7 +45,7 @@ final class NodeInterface implements AutoCloseable {
                     + " (otherwise delete it: ip link del " + name + ")");
         }
         LinuxTun tun = LinuxTun.create(name, mtu);
-        Device device = new Device(tun.name(), tun, new NettyBind(), SystemClock.INSTANCE);
+        Device device = new Device(tun.name(), tun, new UdpBind(), SystemClock.INSTANCE);
         // The device zeroes its key when closed: give it a copy of its own.
         UapiServer uapi = null;
         try {

@@ -13,7 +13,7 @@ import io.wgcni.wg.crypto.X25519;
 import io.wgcni.wg.device.Device;
 import io.wgcni.wg.device.Prefix;
 import io.wgcni.wg.io.MemoryTun;
-import io.wgcni.wg.io.NettyBind;
+import io.wgcni.tun.UdpBind;
 import io.wgcni.wg.time.SystemClock;
 import io.wgcni.wg.uapi.Uapi;
 import java.io.IOException;
@@ -72,8 +72,8 @@ final class Training {
         Key keyB = X25519.generatePrivateKey();
         MemoryTun tunA = new MemoryTun("train-a", 1420);
         MemoryTun tunB = new MemoryTun("train-b", 1420);
-        try (Device a = new Device("train-a", tunA, new NettyBind(), SystemClock.INSTANCE, 1);
-                Device b = new Device("train-b", tunB, new NettyBind(), SystemClock.INSTANCE, 1)) {
+        try (Device a = new Device("train-a", tunA, new UdpBind(), SystemClock.INSTANCE, 1);
+                Device b = new Device("train-b", tunB, new UdpBind(), SystemClock.INSTANCE, 1)) {
             Uapi.set(b, List.of("private_key=" + keyB.toHex(), "listen_port=0",
                     "public_key=" + X25519.publicKey(keyA).toHex(), "allowed_ip=10.0.0.1/32"));
             b.up();

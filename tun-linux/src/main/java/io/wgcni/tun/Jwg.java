@@ -1,6 +1,7 @@
 package io.wgcni.tun;
 
 import io.wgcni.wg.device.Device;
+import io.wgcni.wg.io.Bind;
 import io.wgcni.wg.io.NettyBind;
 import io.wgcni.wg.time.SystemClock;
 import io.wgcni.wg.uapi.UapiServer;
@@ -20,6 +21,9 @@ public final class Jwg {
     private static final Logger log = LoggerFactory.getLogger(Jwg.class);
     static final int DEFAULT_MTU = 1420;
     private static final long WATCH_MILLIS = 250;
+    /** The in-memory rehearsal before the interface appears (a cold JIT otherwise slows the first seconds). */
+    static final long WARMUP_MIN_MILLIS = 400;
+    static final long WARMUP_MAX_MILLIS = 2500;
 
     private Jwg() {}
 
@@ -55,6 +59,11 @@ public final class Jwg {
         }
     }
 
+    /** The UDP side: {@link UdpBind}, or Netty's (for comparison) with {@code -Dwgcni.udp.bind=netty}. */
+    private static Bind bind() {
+        return "netty".equals(System.getProperty("wgcni.udp.bind")) ? new NettyBind() : new UdpBind();
+    }
+
     private static void usage() {
         System.err.println("Usage: jwg [-f/--foreground] INTERFACE-NAME");
     }
@@ -69,6 +78,12 @@ public final class Jwg {
      * then already shutting down and must not be asked to exit again.
      */
     static int run(String name) {
+        if (!"false".equals(System.getProperty("wgcni.warmup"))) {
+            long t0 = System.nanoTime();
+            long n = Rehearsal.run(WARMUP_MIN_MILLIS, WARMUP_MAX_MILLIS);
+            log.debug("{}: rehearsed the data path ({} rounds, {} ms)", name, n,
+                    (System.nanoTime() - t0) / 1_000_000);
+        }
         LinuxTun tun;
         try {
             tun = LinuxTun.create(name, DEFAULT_MTU);
@@ -76,7 +91,7 @@ public final class Jwg {
             log.error("Failed to create TUN device {}: {}", name, e.getMessage());
             return 1;
         }
-        Device device = new Device(tun.name(), tun, new NettyBind(), SystemClock.INSTANCE);
+        Device device = new Device(tun.name(), tun, bind(), SystemClock.INSTANCE);
         UapiServer uapi;
         try {
             device.up();

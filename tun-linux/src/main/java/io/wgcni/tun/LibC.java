@@ -25,9 +25,36 @@ final class LibC {
     /** A TUN descriptor whose interface was deleted. */
     static final int EBADFD = 77;
 
+    static final int EIO = 5;
+    static final int EBADF = 9;
+    static final int EPERM = 1;
+    static final int EAFNOSUPPORT = 97;
+    static final int EADDRINUSE = 98;
+    static final int EADDRNOTAVAIL = 99;
+
+    static final int AF_UNIX = 1;
     static final int AF_INET = 2;
+    static final int AF_INET6 = 10;
+    static final int SOCK_NONBLOCK = 0x800;
     static final int SOCK_DGRAM = 2;
     static final int SOCK_CLOEXEC = 0x80000;
+    static final int SHUT_RDWR = 2;
+    static final int MSG_WAITFORONE = 0x10000;
+
+    // Socket options (asm-generic/socket.h, netinet/in.h, linux/udp.h).
+    static final int SOL_SOCKET = 1;
+    static final int SO_SNDBUF = 7;
+    static final int SO_RCVBUF = 8;
+    static final int SO_SNDBUFFORCE = 32;
+    static final int SO_RCVBUFFORCE = 33;
+    static final int SO_MARK = 36;
+    static final int IPPROTO_IPV6 = 41;
+    static final int IPV6_V6ONLY = 26;
+    static final int SOL_UDP = 17;
+    /** Send: the segment size of a GSO train (a {@code uint16_t} control message or a socket option). */
+    static final int UDP_SEGMENT = 103;
+    /** Receive: coalesce datagrams of a flow; each read then carries the segment size (an {@code int}). */
+    static final int UDP_GRO = 104;
 
     static final short POLLIN = 0x1;
     static final int EFD_NONBLOCK = 0x800;
@@ -47,6 +74,15 @@ final class LibC {
     static final long SIOCSIFMTU = 0x8922;
     static final short IFF_TUN = 0x0001;
     static final short IFF_NO_PI = 0x1000;
+    /** Every packet read or written starts with a {@code struct virtio_net_hdr}: the offload metadata. */
+    static final short IFF_VNET_HDR = 0x4000;
+    /** {@code _IOW('T', 208, unsigned int)}: which offloads the TUN may hand us (the TUN_F_* bits). */
+    static final long TUNSETOFFLOAD = 0x400454d0L;
+    static final int TUN_F_CSUM = 0x01;
+    static final int TUN_F_TSO4 = 0x02;
+    static final int TUN_F_TSO6 = 0x04;
+    static final int TUN_F_USO4 = 0x20;
+    static final int TUN_F_USO6 = 0x40;
     static final short IFF_PERSIST = 0x0800;
     /** With TUNSETIFF: fail with EBUSY instead of attaching to an existing interface of that name. */
     static final short IFF_TUN_EXCL = (short) 0x8000;

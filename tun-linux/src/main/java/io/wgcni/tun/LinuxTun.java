@@ -3,6 +3,7 @@ package io.wgcni.tun;
 import com.sun.jna.LastErrorException;
 import io.wgcni.wg.io.Packet;
 import io.wgcni.wg.io.Tun;
+import io.wgcni.wg.ip.Segmenter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
@@ -11,9 +12,18 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * A Linux TUN interface ({@code IFF_TUN | IFF_NO_PI}: whole IP packets, no header), as wg-core's {@link Tun}.
+ * A Linux TUN interface ({@code IFF_TUN | IFF_NO_PI}: whole IP packets), as wg-core's {@link Tun}.
+ *
+ * <p>Offloads (unless switched off, {@link Offloads#TUN_OFFLOAD}): the TUN is opened with {@code IFF_VNET_HDR} and
+ * {@code TUNSETOFFLOAD} CSUM, TSO4 and TSO6 (and USO4/USO6 where the kernel takes them, Linux 6.2 on): a read may
+ * then bring a TCP (or UDP) superpacket of up to 64 KiB, described by the {@link VirtioNetHdr} in front of it, and a
+ * write may carry one back. wireguard-go's tun/offload_linux.go works the same way. When the kernel refuses the
+ * offload flags, the TUN carries plain packets (logged once); when it refuses a superpacket on write, that one is cut
+ * and written in pieces and no more are written (logged once).
  *
  * <p>Opening and configuring the device goes through JNA ({@code open}, {@code ioctl(TUNSETIFF)}, {@code
  * SIOCSIFMTU}); the packets themselves through {@link Syscalls}, critical java.lang.foreign downcalls that
@@ -30,8 +40,11 @@ import java.util.concurrent.atomic.LongAdder;
  * without the namespace's addresses and routes ever going away.
  */
 public final class LinuxTun implements Tun {
+    private static final Logger log = LoggerFactory.getLogger(LinuxTun.class);
     static final String DEV_NET_TUN = "/dev/net/tun";
     static final int BATCH = 128;
+    /** Reads per call with offloads: each buffer holds a 64 KiB superpacket. */
+    static final int OFFLOAD_BATCH = 32;
     private static final byte[] ONE = {1, 0, 0, 0, 0, 0, 0, 0};
 
     private final int fd;
@@ -41,6 +54,12 @@ public final class LinuxTun implements Tun {
     private final String name;
     private final String netns;
     private volatile int mtu;
+    /** Every read and write starts with a virtio_net_hdr. */
+    private final boolean vnetHdr;
+    /** TCP superpackets (TSO4/6) and partial checksums both ways. */
+    private volatile boolean tcpOffload;
+    private final boolean udpOffload;
+    private final LongAdder malformedReads = new LongAdder();
 
     private volatile boolean closed;
     private final AtomicInteger users = new AtomicInteger();
@@ -50,13 +69,16 @@ public final class LinuxTun implements Tun {
     private final LongAdder droppedWrites = new LongAdder();
     private final LongAdder droppedReads = new LongAdder();
 
-    private LinuxTun(int fd, int wakeFd, int ctlFd, String name, String netns, int mtu) {
+    private LinuxTun(int fd, int wakeFd, int ctlFd, String name, String netns, int mtu, int offloads) {
         this.fd = fd;
         this.wakeFd = wakeFd;
         this.ctlFd = ctlFd;
         this.name = name;
         this.netns = netns;
         this.mtu = mtu;
+        this.vnetHdr = offloads >= 0;
+        this.tcpOffload = offloads > 0;
+        this.udpOffload = (offloads & LibC.TUN_F_USO4) != 0;
     }
 
     /** How {@link #open} treats an interface that already has the name. */
@@ -133,7 +155,9 @@ public final class LinuxTun implements Tun {
         try {
             fd = LibC.open(DEV_NET_TUN, LibC.O_RDWR | LibC.O_NONBLOCK | LibC.O_CLOEXEC);
             byte[] ifr = ifreq(nameBytes);
-            short flags = (short) (LibC.IFF_TUN | LibC.IFF_NO_PI | (mode == Mode.CREATE_PERSISTENT ? LibC.IFF_TUN_EXCL : 0));
+            boolean offload = Offloads.TUN_OFFLOAD.enabled();
+            short flags = (short) (LibC.IFF_TUN | LibC.IFF_NO_PI | (offload ? LibC.IFF_VNET_HDR : 0)
+                    | (mode == Mode.CREATE_PERSISTENT ? LibC.IFF_TUN_EXCL : 0));
             putShort(ifr, LibC.IFNAMSIZ, flags);
             try {
                 LibC.ioctl(fd, LibC.TUNSETIFF, ifr);
@@ -154,10 +178,11 @@ public final class LinuxTun implements Tun {
             }
             int kernelMtu = getMtu(ctl, actual);
             wake = LibC.eventfd(0, LibC.EFD_CLOEXEC | LibC.EFD_NONBLOCK);
+            int offloads = offload ? setOffloads(fd, actual) : -1;
             if (mode == Mode.CREATE_PERSISTENT) {
                 LibC.ioctl(fd, LibC.TUNSETPERSIST, 1L); // last: nothing after it can fail and leave it behind
             }
-            return new LinuxTun(fd, wake, ctl, actual, netns, kernelMtu);
+            return new LinuxTun(fd, wake, ctl, actual, netns, kernelMtu, offloads);
         } catch (LastErrorException e) {
             closeQuietly(fd, wake, ctl);
             throw new IOException(LibC.error("creating TUN " + name, e));
@@ -165,6 +190,46 @@ public final class LinuxTun implements Tun {
             closeQuietly(fd, wake, ctl);
             throw e;
         }
+    }
+
+    private static volatile boolean warnedNoOffload;
+
+    /**
+     * Asks for checksum and TCP segmentation offload, then UDP too; returns the TUN_F_* bits the kernel took (0:
+     * none, the TUN then carries plain packets behind an empty header).
+     */
+    private static int setOffloads(int fd, String name) {
+        int tcp = LibC.TUN_F_CSUM | LibC.TUN_F_TSO4 | LibC.TUN_F_TSO6;
+        int udp = LibC.TUN_F_USO4 | LibC.TUN_F_USO6;
+        for (int bits : new int[] {tcp | udp, tcp}) {
+            try {
+                LibC.ioctl(fd, LibC.TUNSETOFFLOAD, (long) bits);
+                return bits;
+            } catch (LastErrorException e) {
+                // the kernel is older than this set of flags: try fewer
+            }
+        }
+        if (!warnedNoOffload) {
+            warnedNoOffload = true;
+            log.info("{}: the kernel refuses TUN offloads (TUNSETOFFLOAD); carrying plain packets", name);
+        }
+        return 0;
+    }
+
+    /**
+     * A stand-in for a TUN over one end of a datagram socket pair ({@code AF_UNIX}, {@code SOCK_DGRAM}, non-blocking),
+     * with offloads: reads and writes go through the same code and system calls as a real TUN's, which is what
+     * {@link Rehearsal} needs to warm up. The other end plays the kernel.
+     */
+    static LinuxTun overSocket(int fd, String name, int mtu) throws IOException {
+        int wake;
+        try {
+            wake = LibC.eventfd(0, LibC.EFD_CLOEXEC | LibC.EFD_NONBLOCK);
+        } catch (LastErrorException e) {
+            throw new IOException(LibC.error("eventfd", e));
+        }
+        return new LinuxTun(fd, wake, -1, name, null, mtu,
+                LibC.TUN_F_CSUM | LibC.TUN_F_TSO4 | LibC.TUN_F_TSO6 | LibC.TUN_F_USO4 | LibC.TUN_F_USO6);
     }
 
     /** The interface flags TUNGETIFF reports ({@code IFF_TUN}, {@code IFF_PERSIST}...). */
@@ -190,22 +255,26 @@ public final class LinuxTun implements Tun {
         }
         try {
             int n = 0;
+            int header = vnetHdr ? VirtioNetHdr.LENGTH : 0;
             while (n < max) {
                 Packet p = packets[n];
-                p.ensureCapacity(Packet.HEADROOM + mtu + Packet.TAILROOM);
-                int room = p.buf.length - Packet.HEADROOM - Packet.TAILROOM;
-                long r = Syscalls.read(fd, p.buf, Packet.HEADROOM, room);
-                if (r > 0) {
-                    if (complete(p.buf, Packet.HEADROOM, (int) r)) {
-                        p.set(Packet.HEADROOM, (int) r);
-                        n++;
-                    } else {
+                p.ensureCapacity(vnetHdr ? Packet.SUPER_CAPACITY : Packet.HEADROOM + mtu + Packet.TAILROOM);
+                int room = p.buf.length - Packet.HEADROOM - Packet.TAILROOM + header;
+                long r = Syscalls.read(fd, p.buf, Packet.HEADROOM - header, room);
+                if (r > header) {
+                    int len = (int) r - header;
+                    p.set(Packet.HEADROOM, len);
+                    if (vnetHdr && !VirtioNetHdr.decode(p.buf, Packet.HEADROOM - header, p)) {
+                        malformedReads.increment();
+                    } else if (p.gso == Packet.GSO_NONE && !complete(p.buf, Packet.HEADROOM, len)) {
                         droppedReads.increment();
+                    } else {
+                        n++;
                     }
                     continue;
                 }
                 int errno = (int) -r;
-                if (r == 0 || errno == LibC.EINTR) {
+                if (r >= 0 || errno == LibC.EINTR) {
                     continue;
                 }
                 if (errno != LibC.EAGAIN) {
@@ -236,18 +305,91 @@ public final class LinuxTun implements Tun {
         try {
             for (int i = 0; i < count; i++) {
                 Packet p = packets[i];
-                long r;
-                do {
-                    r = Syscalls.write(fd, p.buf, p.offset, p.length);
-                } while (r == -LibC.EINTR);
-                if (r < 0) {
-                    // EIO: the interface is down; EINVAL: not an IP packet; EAGAIN: no room. Dropped either way.
-                    droppedWrites.increment();
+                if (p.gso != Packet.GSO_NONE && !tcpOffload) {
+                    writeCut(p);
+                } else if (writeOne(p) == -LibC.EINVAL && p.gso != Packet.GSO_NONE) {
+                    refuseSuperpackets();
+                    writeCut(p);
                 }
             }
         } finally {
             release();
         }
+    }
+
+    /** Writes one packet (behind its virtio_net_hdr, in the headroom); the result, or -errno (counted). */
+    private long writeOne(Packet p) {
+        int header = vnetHdr ? VirtioNetHdr.LENGTH : 0;
+        if (vnetHdr) {
+            VirtioNetHdr.encode(p, p.buf, p.offset - header);
+        } else if (p.partialChecksum && !Segmenter.finishChecksum(p)) {
+            droppedWrites.increment();
+            return -LibC.EINVAL;
+        }
+        long r;
+        do {
+            r = Syscalls.write(fd, p.buf, p.offset - header, p.length + header);
+        } while (r == -LibC.EINTR);
+        if (r < 0) {
+            // EIO: the interface is down; EINVAL: not an IP packet, or a superpacket refused; EAGAIN: no room.
+            droppedWrites.increment();
+        }
+        return r;
+    }
+
+    /** A superpacket the TUN will not take: cut it here and write the pieces. */
+    private void writeCut(Packet p) {
+        int total = Segmenter.segments(p);
+        Packet[] segs = cutBuffers();
+        for (int first = 0; total > 0 && first < total; first += segs.length) {
+            int n = Segmenter.split(p, first, segs, 0, segs.length);
+            if (n <= 0) {
+                droppedWrites.increment();
+                return;
+            }
+            for (int i = 0; i < n; i++) {
+                writeOne(segs[i]);
+            }
+        }
+    }
+
+    private final ThreadLocal<Packet[]> cutBuffers = ThreadLocal.withInitial(() -> {
+        Packet[] ps = new Packet[64];
+        for (int i = 0; i < ps.length; i++) {
+            ps[i] = new Packet();
+        }
+        return ps;
+    });
+
+    private Packet[] cutBuffers() {
+        return cutBuffers.get();
+    }
+
+    private void refuseSuperpackets() {
+        if (tcpOffload) {
+            tcpOffload = false;
+            log.info("{}: the kernel refused a superpacket on write; writing plain packets from now on", name);
+        }
+    }
+
+    @Override
+    public boolean tcpOffload() {
+        return tcpOffload;
+    }
+
+    @Override
+    public boolean udpOffload() {
+        return tcpOffload && udpOffload;
+    }
+
+    /** Whether packets carry a virtio_net_hdr (offloads asked for and, maybe, granted). */
+    public boolean vnetHdr() {
+        return vnetHdr;
+    }
+
+    /** Reads whose virtio_net_hdr described nothing wg-core can handle, dropped. */
+    public long malformedReads() {
+        return malformedReads.sum();
     }
 
     @Override
@@ -262,7 +404,7 @@ public final class LinuxTun implements Tun {
 
     @Override
     public int batchSize() {
-        return BATCH;
+        return vnetHdr ? OFFLOAD_BATCH : BATCH;
     }
 
     /** The namespace the interface was created in (as given to {@link #createIn}), or null for the host's. */
@@ -433,7 +575,9 @@ public final class LinuxTun implements Tun {
     private void closeFds() {
         if (fdsClosed.compareAndSet(false, true)) {
             LibC.close(fd);
-            LibC.close(ctlFd);
+            if (ctlFd >= 0) {
+                LibC.close(ctlFd);
+            }
             LibC.close(wakeFd);
         }
     }

@@ -11,40 +11,73 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 
 /**
- * The per-packet system calls, {@code read(2)} and {@code write(2)} straight on a packet's heap {@code byte[]}:
- * java.lang.foreign downcalls marked {@link Linker.Option#critical(boolean) critical(true)}, which lets the kernel
- * copy to and from the Java array itself (no direct buffer, no copy in Java, no JNI thread-state transition).
- * {@code errno} comes back through {@link Linker.Option#captureCallState}.
+ * The data path's system calls, through java.lang.foreign, each returning its result or {@code -errno}
+ * ({@link Linker.Option#captureCallState}):
  *
- * <p>A critical call keeps its thread in the Java state, so no safepoint (no GC) can start until it returns: it must
- * never block. Callers use it only on file descriptors opened {@code O_NONBLOCK}. See the README for how this
- * compares with JNA and with {@code FileChannel}.
+ * <ul>
+ * <li>{@code read(2)} and {@code write(2)} straight on a packet's heap {@code byte[]}: downcalls marked {@link
+ * Linker.Option#critical(boolean) critical(true)}, which lets the kernel copy to and from the Java array itself (no
+ * direct buffer, no copy in Java, no JNI thread-state transition). A critical call keeps its thread in the Java
+ * state, so no safepoint (no GC) can start until it returns: it must never block, so callers use it only on file
+ * descriptors opened {@code O_NONBLOCK}.
+ * <li>the UDP socket's calls ({@code socket}, {@code bind}, {@code setsockopt}, {@code recvmmsg}, {@code sendmmsg}
+ * ...) on native memory: ordinary downcalls, which may block (a receive waits for datagrams, a send for room in the
+ * socket buffer) while the rest of the JVM carries on.
+ * </ul>
+ * See the README for how these compare with JNA and with {@code FileChannel}.
  */
 final class Syscalls {
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-    private static final MethodHandle READ = downcall("read");
-    private static final MethodHandle WRITE = downcall("write");
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG;
+    private static final ValueLayout PTR = ValueLayout.ADDRESS;
+
+    private static final MethodHandle READ = critical("read", FunctionDescriptor.of(LONG, INT, PTR, LONG));
+    private static final MethodHandle WRITE = critical("write", FunctionDescriptor.of(LONG, INT, PTR, LONG));
+    private static final MethodHandle SOCKET = blocking("socket", FunctionDescriptor.of(INT, INT, INT, INT));
+    private static final MethodHandle BIND = blocking("bind", FunctionDescriptor.of(INT, INT, PTR, INT));
+    private static final MethodHandle SETSOCKOPT =
+            blocking("setsockopt", FunctionDescriptor.of(INT, INT, INT, INT, PTR, INT));
+    private static final MethodHandle GETSOCKOPT =
+            blocking("getsockopt", FunctionDescriptor.of(INT, INT, INT, INT, PTR, PTR));
+    private static final MethodHandle GETSOCKNAME = blocking("getsockname", FunctionDescriptor.of(INT, INT, PTR, PTR));
+    private static final MethodHandle RECVMMSG =
+            blocking("recvmmsg", FunctionDescriptor.of(INT, INT, PTR, INT, INT, PTR));
+    private static final MethodHandle SENDMMSG = blocking("sendmmsg", FunctionDescriptor.of(INT, INT, PTR, INT, INT));
+    private static final MethodHandle SOCKETPAIR =
+            blocking("socketpair", FunctionDescriptor.of(INT, INT, INT, INT, PTR));
+    private static final MethodHandle SHUTDOWN = blocking("shutdown", FunctionDescriptor.of(INT, INT, INT));
+    private static final MethodHandle CLOSE = blocking("close", FunctionDescriptor.of(INT, INT));
+
     private static final ThreadLocal<MemorySegment> STATE =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CAPTURE));
-
-    /** {@code ssize_t name(int fd, void *buf, size_t count)}, critical, capturing errno. */
-    @SuppressWarnings("restricted") // native access: the JVM needs --enable-native-access (see the README)
-    private static MethodHandle downcall(String name) {
-        FunctionDescriptor rw = FunctionDescriptor.of(ValueLayout.JAVA_LONG,
-                ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG);
-        return LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow(name), rw,
-                Linker.Option.critical(true), Linker.Option.captureCallState("errno"));
-    }
 
     private Syscalls() {
     }
 
-    /**
-     * {@code read(fd, buf + off, len)}: the byte count, or {@code -errno}. On a blocking descriptor this would stall
-     * every safepoint; use non-blocking ones only.
-     */
+    @SuppressWarnings("restricted") // native access: the JVM needs --enable-native-access (see the README)
+    private static MethodHandle critical(String name, FunctionDescriptor fd) {
+        return LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow(name), fd,
+                Linker.Option.critical(true), Linker.Option.captureCallState("errno"));
+    }
+
+    @SuppressWarnings("restricted")
+    private static MethodHandle blocking(String name, FunctionDescriptor fd) {
+        return LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow(name), fd,
+                Linker.Option.captureCallState("errno"));
+    }
+
+    private static int errno(MemorySegment state) {
+        return (int) ERRNO.get(state, 0L);
+    }
+
+    private static IllegalStateException linkage(Throwable e) {
+        return new IllegalStateException("native call failed to link or run", e);
+    }
+
+    /** {@code read(fd, buf + off, len)} on a non-blocking descriptor: the byte count, or {@code -errno}. */
     static long read(int fd, byte[] buf, int off, int len) {
         java.util.Objects.checkFromIndexSize(off, len, buf.length);
         MemorySegment state = STATE.get();
@@ -52,12 +85,12 @@ final class Syscalls {
         try {
             n = (long) READ.invokeExact(state, fd, MemorySegment.ofArray(buf).asSlice(off, len), (long) len);
         } catch (Throwable e) {
-            throw new IllegalStateException(e);
+            throw linkage(e);
         }
-        return n >= 0 ? n : -(int) ERRNO.get(state, 0L);
+        return n >= 0 ? n : -errno(state);
     }
 
-    /** {@code write(fd, buf + off, len)}: the byte count, or {@code -errno}. Non-blocking descriptors only. */
+    /** {@code write(fd, buf + off, len)} on a non-blocking descriptor: the byte count, or {@code -errno}. */
     static long write(int fd, byte[] buf, int off, int len) {
         java.util.Objects.checkFromIndexSize(off, len, buf.length);
         MemorySegment state = STATE.get();
@@ -65,8 +98,119 @@ final class Syscalls {
         try {
             n = (long) WRITE.invokeExact(state, fd, MemorySegment.ofArray(buf).asSlice(off, len), (long) len);
         } catch (Throwable e) {
-            throw new IllegalStateException(e);
+            throw linkage(e);
         }
-        return n >= 0 ? n : -(int) ERRNO.get(state, 0L);
+        return n >= 0 ? n : -errno(state);
+    }
+
+    static int socket(int domain, int type, int protocol) {
+        MemorySegment state = STATE.get();
+        try {
+            int r = (int) SOCKET.invokeExact(state, domain, type, protocol);
+            return r >= 0 ? r : -errno(state);
+        } catch (Throwable e) {
+            throw linkage(e);
+        }
+    }
+
+    /** {@code socketpair(domain, type, protocol, sv)}: the two descriptors, or null (errno lost: rare). */
+    static int[] socketpair(int domain, int type, int protocol) {
+        MemorySegment state = STATE.get();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment sv = arena.allocate(INT, 2);
+            int r = (int) SOCKETPAIR.invokeExact(state, domain, type, protocol, sv);
+            return r < 0 ? null : new int[] {sv.getAtIndex(INT, 0), sv.getAtIndex(INT, 1)};
+        } catch (Throwable e) {
+            throw linkage(e);
+        }
+    }
+
+    static int bind(int fd, MemorySegment addr, int len) {
+        MemorySegment state = STATE.get();
+        try {
+            int r = (int) BIND.invokeExact(state, fd, addr, len);
+            return r >= 0 ? r : -errno(state);
+        } catch (Throwable e) {
+            throw linkage(e);
+        }
+    }
+
+    /** {@code setsockopt} with an {@code int} value: 0, or {@code -errno}. */
+    static int setsockopt(int fd, int level, int name, int value) {
+        MemorySegment state = STATE.get();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment v = arena.allocateFrom(INT, value);
+            int r = (int) SETSOCKOPT.invokeExact(state, fd, level, name, v, 4);
+            return r >= 0 ? 0 : -errno(state);
+        } catch (Throwable e) {
+            throw linkage(e);
+        }
+    }
+
+    /** {@code getsockopt} of an {@code int}: its value (non-negative), or {@code -errno}. */
+    static int getsockopt(int fd, int level, int name) {
+        MemorySegment state = STATE.get();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment v = arena.allocate(INT);
+            MemorySegment len = arena.allocateFrom(INT, 4);
+            int r = (int) GETSOCKOPT.invokeExact(state, fd, level, name, v, len);
+            return r >= 0 ? v.get(INT, 0) : -errno(state);
+        } catch (Throwable e) {
+            throw linkage(e);
+        }
+    }
+
+    /** {@code getsockname} into {@code addr} (capacity {@code addr.byteSize()}): 0, or {@code -errno}. */
+    static int getsockname(int fd, MemorySegment addr) {
+        MemorySegment state = STATE.get();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment len = arena.allocateFrom(INT, (int) addr.byteSize());
+            int r = (int) GETSOCKNAME.invokeExact(state, fd, addr, len);
+            return r >= 0 ? 0 : -errno(state);
+        } catch (Throwable e) {
+            throw linkage(e);
+        }
+    }
+
+    /** {@code recvmmsg(fd, msgs, vlen, flags, NULL)}: the number of messages, or {@code -errno}. May block. */
+    static int recvmmsg(int fd, MemorySegment msgs, int vlen, int flags) {
+        MemorySegment state = STATE.get();
+        try {
+            int r = (int) RECVMMSG.invokeExact(state, fd, msgs, vlen, flags, MemorySegment.NULL);
+            return r >= 0 ? r : -errno(state);
+        } catch (Throwable e) {
+            throw linkage(e);
+        }
+    }
+
+    /** {@code sendmmsg(fd, msgs, vlen, flags)}: the number of messages sent, or {@code -errno}. May block. */
+    static int sendmmsg(int fd, MemorySegment msgs, int vlen, int flags) {
+        MemorySegment state = STATE.get();
+        try {
+            int r = (int) SENDMMSG.invokeExact(state, fd, msgs, vlen, flags);
+            return r >= 0 ? r : -errno(state);
+        } catch (Throwable e) {
+            throw linkage(e);
+        }
+    }
+
+    static int shutdown(int fd, int how) {
+        MemorySegment state = STATE.get();
+        try {
+            int r = (int) SHUTDOWN.invokeExact(state, fd, how);
+            return r >= 0 ? r : -errno(state);
+        } catch (Throwable e) {
+            throw linkage(e);
+        }
+    }
+
+    static int close(int fd) {
+        MemorySegment state = STATE.get();
+        try {
+            int r = (int) CLOSE.invokeExact(state, fd);
+            return r >= 0 ? r : -errno(state);
+        } catch (Throwable e) {
+            throw linkage(e);
+        }
     }
 }

@@ -9,7 +9,7 @@ import io.wgcni.wg.device.Device;
 import io.wgcni.wg.device.Peer;
 import io.wgcni.wg.device.Prefix;
 import io.wgcni.wg.io.Endpoint;
-import io.wgcni.wg.io.NettyBind;
+import io.wgcni.tun.UdpBind;
 import io.wgcni.wg.time.SystemClock;
 import java.io.IOException;
 import java.net.BindException;
@@ -37,13 +37,8 @@ import org.slf4j.LoggerFactory;
 final class ContainerTunnel implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ContainerTunnel.class);
     static final int KEEPALIVE_SECONDS = 25;
-    /** One crypto worker each: a node runs hundreds of these, and one container rarely needs more than a core. */
+    /** One handshake worker each: a node runs hundreds of these. */
     static final int WORKERS = 1;
-    /**
-     * The UDP socket's receive ring (NettyBind's default is 8 MiB, for a node's wg0): 512 KiB holds some 350
-     * full-size datagrams of a burst, and keeps a hundred containers' rings at 50 MiB of heap instead of 800.
-     */
-    static final int RECEIVE_RING_BYTES = 512 << 10;
     private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
 
     final Attachment attachment;
@@ -74,7 +69,7 @@ final class ContainerTunnel implements AutoCloseable {
         if (hub.identity() == null || hubPort == 0) {
             throw new IOException("the node's interface " + hub.name() + " has no key or is not listening");
         }
-        Device device = new Device(deviceName(a), tun, new NettyBind(NettyBind.Transport.AUTO, RECEIVE_RING_BYTES),
+        Device device = new Device(deviceName(a), tun, new UdpBind(),
                 SystemClock.INSTANCE, WORKERS);
         Peer hubPeer = null;
         try {

@@ -8,7 +8,7 @@ import io.wgcni.wg.crypto.Key;
 import io.wgcni.wg.crypto.X25519;
 import io.wgcni.wg.device.Device;
 import io.wgcni.wg.device.Prefix;
-import io.wgcni.wg.io.NettyBind;
+import io.wgcni.tun.UdpBind;
 import io.wgcni.wg.time.SystemClock;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -63,7 +63,7 @@ final class TestNode implements AutoCloseable {
     /** A hub as the daemon makes wg0: TUN and socket in {@code netns} (null: here), .1 addresses, up. */
     static Device startHub(String netns, String name, Key key, int port) throws IOException {
         LinuxTun tun = netns == null ? LinuxTun.create(name, HUB_MTU) : LinuxTun.createIn(netns, name, HUB_MTU);
-        Device hub = new Device(name, tun, new NettyBind(), SystemClock.INSTANCE, 2);
+        Device hub = new Device(name, tun, new UdpBind(), SystemClock.INSTANCE, 2);
         try {
             hub.setPrivateKey(Key.of(key.bytes()));
             hub.setListenPort(port);
