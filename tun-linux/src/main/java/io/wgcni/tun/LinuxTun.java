@@ -273,6 +273,10 @@ public final class LinuxTun implements Tun {
                     }
                     continue;
                 }
+                if (r > 0) {
+                    malformedReads.increment(); // no packet behind the header
+                    continue;
+                }
                 int errno = (int) -r;
                 if (r >= 0 || errno == LibC.EINTR) {
                     continue;
