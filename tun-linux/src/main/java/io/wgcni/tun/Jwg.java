@@ -64,6 +64,18 @@ public final class Jwg {
         return "netty".equals(System.getProperty("wgcni.udp.bind")) ? new NettyBind() : new UdpBind();
     }
 
+    /** What the kernel took of the offloads, for the log: "tun tso+uso, udp gso+gro" or "none". */
+    static String offloads(LinuxTun tun, Bind bind) {
+        StringBuilder s = new StringBuilder();
+        if (tun.tcpOffload()) {
+            s.append(tun.udpOffload() ? "tun tso+uso" : "tun tso");
+        }
+        if (bind instanceof UdpBind u && (u.gso() || u.gro())) {
+            s.append(s.isEmpty() ? "" : ", ").append("udp ").append(u.gso() ? (u.gro() ? "gso+gro" : "gso") : "gro");
+        }
+        return s.isEmpty() ? "none" : s.toString();
+    }
+
     private static void usage() {
         System.err.println("Usage: jwg [-f/--foreground] INTERFACE-NAME");
     }
@@ -91,7 +103,8 @@ public final class Jwg {
             log.error("Failed to create TUN device {}: {}", name, e.getMessage());
             return 1;
         }
-        Device device = new Device(tun.name(), tun, bind(), SystemClock.INSTANCE);
+        Bind bind = bind();
+        Device device = new Device(tun.name(), tun, bind, SystemClock.INSTANCE);
         UapiServer uapi;
         try {
             device.up();
@@ -113,7 +126,7 @@ public final class Jwg {
                 Thread.currentThread().interrupt();
             }
         }, "jwg-shutdown"));
-        log.info("{}: running, UAPI socket {}", tun.name(), uapi.path());
+        log.info("{}: running, UAPI socket {}; offloads: {}", tun.name(), uapi.path(), offloads(tun, bind));
         try {
             while (!stop.await(WATCH_MILLIS, TimeUnit.MILLISECONDS)) {
                 if (!uapi.socketPresent()) {

@@ -72,9 +72,17 @@ final class VethPair implements AutoCloseable {
 
     /** Starts a long-running command inside {@code ns}; it is killed on close. Output goes to {@code log}. */
     Process start(String ns, java.nio.file.Path log, String... cmd) throws IOException {
+        return start(ns, log, java.util.Map.of(), cmd);
+    }
+
+    /** As {@link #start(String, java.nio.file.Path, String...)}, with {@code env} added to the command's. */
+    Process start(String ns, java.nio.file.Path log, java.util.Map<String, String> env, String... cmd)
+            throws IOException {
         List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns));
         full.addAll(List.of(cmd));
-        Process p = new ProcessBuilder(full).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        ProcessBuilder pb = new ProcessBuilder(full).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().putAll(env);
+        Process p = pb.start();
         processes.add(p);
         return p;
     }

@@ -14,10 +14,40 @@ import java.util.List;
  * real process, configured with the real {@code wg} tool and {@code ip}.
  */
 final class WireGuard {
-    enum Impl { JWG, WIREGUARD_GO }
+    /** jwg; Debian's wireguard-go (no offloads); the modern wireguard-go with all its offloads ({@link #MODERN}). */
+    enum Impl { JWG, WIREGUARD_GO, MODERN }
 
     static final Path REPO = Path.of(System.getProperty("wgcni.root", "..")).toAbsolutePath().normalize();
     static final Path JWG = REPO.resolve("bin/jwg");
+    /**
+     * wireguard-go 0.0.20250522, built with TUN and UDP offloads, a peer nobody here wrote: where
+     * {@code WGCNI_WIREGUARD_GO_MODERN} says, else in the workplace's {@code shared/bin} beside the clone.
+     */
+    static final Path MODERN = modern();
+
+    private static Path modern() {
+        String env = System.getenv("WGCNI_WIREGUARD_GO_MODERN");
+        if (env != null && !env.isBlank()) {
+            return Path.of(env);
+        }
+        for (Path dir = REPO; dir != null; dir = dir.getParent()) {
+            Path candidate = dir.resolve("shared/bin/wireguard-go-modern");
+            if (Files.isExecutable(candidate)) {
+                return candidate;
+            }
+        }
+        return Path.of("/work/shared/bin/wireguard-go-modern");
+    }
+
+    /** Skips the calling test, saying why, when {@code impl} cannot run here. */
+    static void assumeAvailable(Impl... impls) {
+        for (Impl impl : impls) {
+            if (impl == Impl.MODERN) {
+                org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(MODERN),
+                        "the modern wireguard-go is not at " + MODERN + " (set WGCNI_WIREGUARD_GO_MODERN)");
+            }
+        }
+    }
 
     final VethPair net;
     final Impl impl;
@@ -36,7 +66,7 @@ final class WireGuard {
         this.net = net;
         this.impl = impl;
         this.ns = sideA ? net.a : net.b;
-        this.iface = net.iface((impl == Impl.JWG ? "j" : "g") + (sideA ? "a" : "b"));
+        this.iface = net.iface((impl == Impl.JWG ? "j" : impl == Impl.MODERN ? "m" : "g") + (sideA ? "a" : "b"));
         this.inner4 = sideA ? "10.88.0.1" : "10.88.0.2";
         this.inner6 = sideA ? "fd88::1" : "fd88::2";
         this.outer4 = sideA ? "10.77.0.1" : "10.77.0.2";
@@ -51,12 +81,18 @@ final class WireGuard {
 
     /** Starts the daemon in the foreground (a child of the test) and waits for its UAPI socket. */
     WireGuard start() throws Exception {
+        return start(java.util.Map.of());
+    }
+
+    /** As {@link #start()}, with {@code env} added to the daemon's environment (offload switches...). */
+    WireGuard start(java.util.Map<String, String> env) throws Exception {
         Path log = dir.resolve(iface + ".log");
-        if (impl == Impl.JWG) {
-            net.start(ns, log, JWG.toString(), "-f", iface);
-        } else {
-            net.start(ns, log, "wireguard-go", "-f", iface);
-        }
+        String program = switch (impl) {
+            case JWG -> JWG.toString();
+            case WIREGUARD_GO -> "wireguard-go";
+            case MODERN -> MODERN.toString();
+        };
+        net.start(ns, log, env, program, "-f", iface);
         long deadline = System.nanoTime() + 20_000_000_000L;
         while (!Files.exists(socket())) {
             if (System.nanoTime() > deadline) {
