@@ -4,6 +4,7 @@
 #
 #   benchmarks/system-bench.sh [-t SECONDS] [-r ROUNDS] [--impls "veth wggo modern jwg"] [--no-mixed] [--no-extra]
 #
+# Also known to --impls: jwgnetty (jwg on Netty's UDP bind), jwgplain (jwg with every offload switched off).
 # Per round and implementation (both ends the same): the mean RTT of the first 20 pings after the daemons start
 # (50 ms apart: the cold figure, JIT warm-up included), iperf3 TCP for SECONDS, then 200 pings 10 ms apart (warm).
 # Then the mixed pairs (jwg on one side, a wireguard-go on the other, TCP both ways), and the extra figures:
@@ -21,7 +22,7 @@ while [ $# -gt 0 ]; do
     --no-mixed) mixed=0; shift ;;
     --no-extra) extra=0; shift ;;
     [0-9]*) secs=$1; shift ;;   # the old single argument
-    *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "system-bench: needs root (namespaces, TUN)" >&2; exit 1; }
@@ -89,6 +90,8 @@ PY
 start() { # impl netns iface
   case "$1" in
     jwg) ip netns exec "$2" bin/jwg "$3" ;;
+    jwgnetty) ip netns exec "$2" env JWG_JAVA_OPTS=-Dwgcni.udp.bind=netty bin/jwg "$3" ;;
+    jwgplain) ip netns exec "$2" env WG_DISABLE_TUN_OFFLOAD=1 WG_DISABLE_UDP_GSO=1 WG_DISABLE_UDP_GRO=1 bin/jwg "$3" ;;
     wggo) ip netns exec "$2" wireguard-go "$3" >/dev/null 2>&1 ;;
     modern) ip netns exec "$2" "$MODERN" "$3" >/dev/null 2>&1 ;;
   esac
@@ -186,4 +189,7 @@ ratio("jwg / modern wireguard-go, UDP 1280 B", "udp.jwg", "udp.modern", "")
 ratio("jwg -> modern / modern <-> modern", "jwg-to-modern", "tcp.modern", "")
 ratio("modern -> jwg / modern <-> modern", "modern-to-jwg", "tcp.modern", "")
 ratio("jwg / veth TCP throughput", "tcp.jwg", "tcp.veth", "")
+ratio("jwg / jwg on Netty's UDP bind, TCP", "tcp.jwg", "tcp.jwgnetty", "")
+ratio("jwg / jwg on Netty's UDP bind, RTT warm", "warm.jwg", "warm.jwgnetty", "")
+ratio("jwg / jwg without offloads, TCP", "tcp.jwg", "tcp.jwgplain", "")
 PY

@@ -35,8 +35,8 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * Two wg-core {@link Device}s connected in memory ({@link MemoryNetwork}, {@link MemoryTun}, the real
  * {@link SystemClock}): 1420-byte IPv4 packets injected into A's TUN, encrypted by A, carried as UDP datagrams,
- * decrypted by B and delivered to B's TUN. This is the whole data plane (routing, batching, the crypto workers
- * of both devices, in-order delivery, the replay window, the allowed-IPs source check) minus real I/O; the
+ * decrypted by B and delivered to B's TUN. This is the whole data plane (routing, batching, sealing on A's TUN
+ * reader and opening on B's UDP reader, the replay window, the allowed-IPs source check) minus real I/O; the
  * in-memory network and TUN copy each packet (inject, datagram, delivery), which real I/O would also do.
  *
  * <p>Each invocation injects {@value #BURST} packets, then takes delivered packets from B's TUN until at most
@@ -44,9 +44,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * packets per second ({@code @OperationsPerInvocation}); {@code delivered} (an auxiliary counter) is the packets
  * actually taken from B's TUN per second, which must match. Gbit/s = packets/s * 1420 * 8.
  *
- * <p>Everything shares the machine: both devices run {@link #workers} crypto workers each, and the benchmark
- * thread feeds A and drains B. At the end of the trial it prints the packets lost, both devices'
- * non-zero drop counters, how many crypto workers are still alive and any device thread that died.
+ * <p>Everything shares the machine: each device's reading threads run its packets to completion, and the
+ * benchmark thread feeds A and drains B. At the end of the trial it prints the packets lost, both devices'
+ * non-zero drop counters and any device thread that died.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -62,23 +62,11 @@ public class DeviceThroughputBenchmark {
     private static final long LOSS_TIMEOUT_MS = 2_000;
 
     /**
-     * Packets allowed in flight (injected, not yet taken from B's TUN). A device drops a batch when its peer's
-     * in-order queue already holds {@code Peer.QUEUE_BATCHES} (256) batches, and a batch may be a single
-     * packet, so up to 256 in flight can never overflow a queue; more may, and then the drops show in the
-     * devices' {@code queue_full} counters at the end.
+     * Packets allowed in flight (injected, not yet taken from B's TUN); the in-memory network and TUN queues hold
+     * more than that, so nothing overflows, and a drop would show in the devices' counters at the end.
      */
     @Param({"256"})
     public int window;
-
-    /**
-     * Crypto workers per device ({@code Device}'s default is one per core, 2 here). With 2, wg-core's
-     * {@code Device.cryptoWorker} can die of a NullPointerException: it marks a batch done, then reads
-     * {@code b.peer} in {@code drain(b)}, by which time the other worker may have delivered and recycled that
-     * batch (peer reset to null). The trial reports it ("device threads died"), and the score is then that of a
-     * device that lost workers. With 1 worker per device the race cannot happen.
-     */
-    @Param({"1", "2"})
-    public int workers;
 
     private final List<String> crashes = new CopyOnWriteArrayList<>();
     private Thread.UncaughtExceptionHandler previousHandler;
@@ -122,8 +110,8 @@ public class DeviceThroughputBenchmark {
         tunB = new MemoryTun("wgb", PACKET);
         MemoryBind bindA = network.newBind(InetAddress.getByName("10.0.0.1"));
         MemoryBind bindB = network.newBind(InetAddress.getByName("10.0.0.2"));
-        a = new Device("a", tunA, bindA, SystemClock.INSTANCE, workers);
-        b = new Device("b", tunB, bindB, SystemClock.INSTANCE, workers);
+        a = new Device("a", tunA, bindA, SystemClock.INSTANCE);
+        b = new Device("b", tunB, bindB, SystemClock.INSTANCE);
         Key keyA = X25519.generatePrivateKey();
         Key keyB = X25519.generatePrivateKey();
         a.setPrivateKey(keyA);
@@ -189,8 +177,6 @@ public class DeviceThroughputBenchmark {
                 lost);
         System.out.println("  A stats: " + nonZero(statsA));
         System.out.println("  B stats: " + nonZero(statsB));
-        System.out.println("  live crypto workers: a " + liveThreads("wg-a-crypto-") + ", b "
-                + liveThreads("wg-b-crypto-") + " (started " + workers + " each)");
         a.close();
         b.close();
         Thread.setDefaultUncaughtExceptionHandler(previousHandler);
@@ -200,12 +186,6 @@ public class DeviceThroughputBenchmark {
         if (!crashes.isEmpty()) {
             System.out.println("  WARNING: device threads died during the run: " + crashes);
         }
-    }
-
-    private static long liveThreads(String prefix) {
-        return Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> t.getName().startsWith(prefix) && t.isAlive())
-                .count();
     }
 
     private static String nonZero(Map<String, Long> stats) {

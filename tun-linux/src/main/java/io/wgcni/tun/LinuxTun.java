@@ -97,7 +97,7 @@ public final class LinuxTun implements Tun {
      * (1500). The interface is left down and without addresses (see {@link Links}).
      */
     public static LinuxTun create(String name, int mtu) throws IOException {
-        return open(name, mtu, null, Mode.CREATE_OR_ATTACH);
+        return open(name, mtu, null, Mode.CREATE_OR_ATTACH, Offloads.TUN_OFFLOAD.enabled());
     }
 
     /**
@@ -106,7 +106,12 @@ public final class LinuxTun implements Tun {
      * exits, and stays attached to that interface: reads and writes from any thread of this process reach it.
      */
     public static LinuxTun createIn(String netns, String name, int mtu) throws IOException {
-        return Netns.inNamespace(netns, () -> open(name, mtu, netns, Mode.CREATE_OR_ATTACH));
+        return createIn(netns, name, mtu, Offloads.TUN_OFFLOAD.enabled());
+    }
+
+    /** As {@link #createIn(String, String, int)}, with offloads ({@code IFF_VNET_HDR}) only if {@code offload}. */
+    static LinuxTun createIn(String netns, String name, int mtu, boolean offload) throws IOException {
+        return Netns.inNamespace(netns, () -> open(name, mtu, netns, Mode.CREATE_OR_ATTACH, offload));
     }
 
     /**
@@ -117,7 +122,8 @@ public final class LinuxTun implements Tun {
      * takes over someone else's.
      */
     public static LinuxTun createPersistentIn(String netns, String name, int mtu) throws IOException {
-        return inNamespace(netns, () -> open(name, mtu, netns, Mode.CREATE_PERSISTENT));
+        boolean offload = Offloads.TUN_OFFLOAD.enabled();
+        return inNamespace(netns, () -> open(name, mtu, netns, Mode.CREATE_PERSISTENT, offload));
     }
 
     /**
@@ -127,7 +133,8 @@ public final class LinuxTun implements Tun {
      * another descriptor holds it.
      */
     public static LinuxTun openPersistentIn(String netns, String name) throws IOException {
-        return inNamespace(netns, () -> open(name, 0, netns, Mode.ATTACH_PERSISTENT));
+        boolean offload = Offloads.TUN_OFFLOAD.enabled();
+        return inNamespace(netns, () -> open(name, 0, netns, Mode.ATTACH_PERSISTENT, offload));
     }
 
     private static LinuxTun inNamespace(String netns, java.util.concurrent.Callable<LinuxTun> body)
@@ -144,7 +151,7 @@ public final class LinuxTun implements Tun {
         return Netns.inNamespace(netns, body);
     }
 
-    private static LinuxTun open(String name, int mtu, String netns, Mode mode) throws IOException {
+    private static LinuxTun open(String name, int mtu, String netns, Mode mode, boolean offload) throws IOException {
         byte[] nameBytes = name.getBytes(StandardCharsets.US_ASCII);
         if (nameBytes.length == 0 || nameBytes.length >= LibC.IFNAMSIZ) {
             throw new IllegalArgumentException("an interface name has 1 to 15 characters: '" + name + "'");
@@ -155,7 +162,6 @@ public final class LinuxTun implements Tun {
         try {
             fd = LibC.open(DEV_NET_TUN, LibC.O_RDWR | LibC.O_NONBLOCK | LibC.O_CLOEXEC);
             byte[] ifr = ifreq(nameBytes);
-            boolean offload = Offloads.TUN_OFFLOAD.enabled();
             short flags = (short) (LibC.IFF_TUN | LibC.IFF_NO_PI | (offload ? LibC.IFF_VNET_HDR : 0)
                     | (mode == Mode.CREATE_PERSISTENT ? LibC.IFF_TUN_EXCL : 0));
             putShort(ifr, LibC.IFNAMSIZ, flags);

@@ -8,12 +8,12 @@ import io.wgcni.wg.device.Prefix;
 import io.wgcni.wg.io.Endpoint;
 import io.wgcni.wg.io.MemoryNetwork;
 import io.wgcni.wg.io.Packet;
-import io.wgcni.wg.ip.Checksum;
-import io.wgcni.wg.ip.IpHeader;
+import io.wgcni.wg.ip.Superpackets;
 import io.wgcni.wg.time.SystemClock;
 import java.io.IOException;
 import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
+import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 
@@ -30,10 +30,10 @@ import java.net.UnknownHostException;
  */
 public final class Rehearsal {
     private static final int MSS = 1380;
-    private static final InetAddress INNER_A = address("10.254.0.1");
-    private static final InetAddress INNER_B = address("10.254.0.2");
-    private static final InetAddress LOOPBACK_A = address("127.0.0.1");
-    private static final InetAddress LOOPBACK_B = address("127.0.0.2");
+    private static final Inet4Address INNER_A = address("10.254.0.1");
+    private static final Inet4Address INNER_B = address("10.254.0.2");
+    private static final Inet4Address LOOPBACK_A = address("127.0.0.1");
+    private static final Inet4Address LOOPBACK_B = address("127.0.0.2");
 
     private Rehearsal() {}
 
@@ -78,8 +78,8 @@ public final class Rehearsal {
             toA.setEndpoint(new Endpoint(LOOPBACK_A, a.listenPort()));
             a.addAllowedIp(toB, new Prefix(INNER_B, 32));
             b.addAllowedIp(toA, new Prefix(INNER_A, 32));
-            Packet big = superpacket(INNER_A, INNER_B, new byte[40 * MSS]);
-            Packet ack = superpacket(INNER_B, INNER_A, new byte[0]);
+            Packet big = Superpackets.tcp4(INNER_A, INNER_B, new byte[40 * MSS], MSS);
+            Packet ack = Superpackets.tcp4(INNER_B, INNER_A, new byte[0], MSS);
             byte[] in = new byte[Packet.SUPER_CAPACITY];
             // The first packet starts a handshake: over loopback it completes in milliseconds, if loopback is up.
             if (!exchange(big, pairA[1], pairB[1], in, 1_000)) {
@@ -144,35 +144,9 @@ public final class Rehearsal {
         }
     }
 
-    /** A TCP superpacket from {@code src} to {@code dst} as a TUN with TSO hands it over (checksum partial). */
-    static Packet superpacket(InetAddress src, InetAddress dst, byte[] payload) {
-        int len = 40 + payload.length;
-        byte[] b = new byte[Packet.HEADROOM + len + Packet.TAILROOM];
-        int o = Packet.HEADROOM;
-        b[o] = 0x45;
-        IpHeader.putU16(b, o + IpHeader.V4_TOTAL_LENGTH, len);
-        b[o + IpHeader.V4_FLAGS_FRAGMENT] = 0x40;
-        b[o + IpHeader.V4_TTL] = 64;
-        b[o + IpHeader.V4_PROTOCOL] = IpHeader.PROTO_TCP;
-        System.arraycopy(src.getAddress(), 0, b, o + IpHeader.V4_SRC, 4);
-        System.arraycopy(dst.getAddress(), 0, b, o + IpHeader.V4_DST, 4);
-        Checksum.setIpv4Header(b, o, 20);
-        int t = o + 20;
-        IpHeader.putU16(b, t, 40000);
-        IpHeader.putU16(b, t + 2, 5201);
-        b[t + IpHeader.TCP_DATA_OFFSET] = 0x50;
-        b[t + IpHeader.TCP_FLAGS] = (byte) IpHeader.TCP_ACK_FLAG;
-        IpHeader.putU16(b, t + 14, 65535);
-        System.arraycopy(payload, 0, b, t + 20, payload.length);
-        IpHeader.putU16(b, t + IpHeader.TCP_CHECKSUM,
-                Checksum.fold(Checksum.pseudoHeader(b, o, 4, IpHeader.PROTO_TCP, len - 20)));
-        Packet p = new Packet(b).set(o, len).setPartialChecksum(20, IpHeader.TCP_CHECKSUM);
-        return payload.length > MSS ? p.setGso(Packet.GSO_TCP4, MSS) : p;
-    }
-
-    private static InetAddress address(String literal) {
+    private static Inet4Address address(String literal) {
         try {
-            return InetAddress.getByName(literal);
+            return (Inet4Address) InetAddress.getByName(literal);
         } catch (UnknownHostException e) {
             throw new AssertionError(e);
         }

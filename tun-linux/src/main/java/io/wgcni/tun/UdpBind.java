@@ -534,7 +534,7 @@ public final class UdpBind implements Bind {
                 int length = msg.get(INT, MSG_LEN);
                 int segment = segmentSize(msg, length);
                 int take = Math.min(segment, length - position);
-                if (take > 0) {
+                if (take > 0 || length == 0) { // an empty datagram too: the device counts it as malformed
                     Packet p = packets[n];
                     if (take > p.buf.length) {
                         oversized.increment(); // buffers are never grown for a datagram (Bind#receive)

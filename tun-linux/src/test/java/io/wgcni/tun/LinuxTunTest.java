@@ -114,7 +114,7 @@ class LinuxTunTest {
             assertTrue(Links.host().exists(name));
             assertEquals(1380, tun.mtu());
             assertEquals(1380, Links.host().mtu(name));
-            assertEquals(LinuxTun.BATCH, tun.batchSize());
+            assertEquals(tun.vnetHdr() ? LinuxTun.OFFLOAD_BATCH : LinuxTun.BATCH, tun.batchSize());
             assertEquals(null, tun.netns());
         } finally {
             tun.close();

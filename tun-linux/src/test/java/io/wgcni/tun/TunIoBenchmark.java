@@ -150,7 +150,7 @@ public final class TunIoBenchmark {
 
     /** bench0 in {@code ns}: 10.201.0.1/24, up, IPv6 off (no router solicitations in the way). */
     static LinuxTun setUp(String ns) throws IOException {
-        LinuxTun tun = LinuxTun.createIn(ns, "bench0", 1500);
+        LinuxTun tun = LinuxTun.createIn(ns, "bench0", 1500, false); // raw reads and writes: no virtio_net_hdr
         try {
             Netns.runIn(ns, () -> Files.writeString(Path.of("/proc/sys/net/ipv6/conf/bench0/disable_ipv6"), "1"));
             Links links = Links.in(ns);

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.wgcni.wg.io.Packet;
+import io.wgcni.wg.ip.Superpackets;
+import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
@@ -40,7 +42,7 @@ class TunOffloadTest {
 
     @Test
     void headersThatMakeNoSenseAreDroppedAndCountedAndTheNextPacketIsRead() throws Exception {
-        byte[] plain = Rehearsal.superpacket(address("10.0.0.1"), address("10.0.0.2"), new byte[100]).buf;
+        byte[] plain = Superpackets.tcp4(address("10.0.0.1"), address("10.0.0.2"), new byte[100], 1380).buf;
         byte[] ufo = header(VirtioNetHdr.F_NEEDS_CSUM, 3, 1400, 20, 6); // the kernel's legacy UDP fragmentation
         byte[] tsoWithoutChecksum = header(0, VirtioNetHdr.GSO_TCPV4, 1380, 0, 0);
         byte[] unknown = header(VirtioNetHdr.F_NEEDS_CSUM, 0x7f, 1380, 20, 16);
@@ -60,7 +62,7 @@ class TunOffloadTest {
 
     @Test
     void aTsoSuperpacketIsReadWholeWithItsSegmentSizeAndPartialChecksum() throws Exception {
-        Packet sp = Rehearsal.superpacket(address("10.0.0.1"), address("10.0.0.2"), new byte[20_000]);
+        Packet sp = Superpackets.tcp4(address("10.0.0.1"), address("10.0.0.2"), new byte[20_000], 1380);
         fromKernel(concat(header(VirtioNetHdr.F_NEEDS_CSUM, VirtioNetHdr.GSO_TCPV4, 1380, 20, 16), ipPacket(sp)));
         Packet[] ps = {new Packet()};
         assertEquals(1, tun.read(ps, 1));
@@ -74,7 +76,7 @@ class TunOffloadTest {
 
     @Test
     void aSuperpacketIsWrittenBehindTheHeaderThatDescribesIt() throws Exception {
-        Packet sp = Rehearsal.superpacket(address("10.0.0.1"), address("10.0.0.2"), new byte[20_000]);
+        Packet sp = Superpackets.tcp4(address("10.0.0.1"), address("10.0.0.2"), new byte[20_000], 1380);
         tun.write(new Packet[] {sp}, 1);
         byte[] in = new byte[Packet.SUPER_CAPACITY];
         long r = Syscalls.read(kernel, in, 0, in.length);
@@ -121,7 +123,7 @@ class TunOffloadTest {
         return c;
     }
 
-    private static InetAddress address(String literal) throws Exception {
-        return InetAddress.getByName(literal);
+    private static Inet4Address address(String literal) throws Exception {
+        return (Inet4Address) InetAddress.getByName(literal);
     }
 }

@@ -43,6 +43,9 @@ class UdpBindTest {
             s.add(148); // 100 > 64 segments: two trains
         }
         s.add(9000);
+        s.add(0); // empty datagrams arrive too (and the device counts them as malformed)
+        s.add(0);
+        s.add(5);
         return s.stream().mapToInt(Integer::intValue).toArray();
     }
 

@@ -42,14 +42,13 @@ public final class MemoryTun implements Tun {
 
     /** Queues an IP packet for the device to send through the tunnel. */
     public void inject(byte[] ipPacket) {
-        Packet p = new Packet(ipPacket.clone());
-        inject(p.set(0, ipPacket.length));
+        inject(new Packet(ipPacket).set(0, ipPacket.length)); // copied there
     }
 
     /** Queues a copy of {@code p} (its bytes and offload metadata) for the device to send. */
     public void inject(Packet p) {
         if (!closed) {
-            Packet copy = new Packet(new byte[p.offset + p.length]);
+            Packet copy = new Packet(new byte[p.offset + p.length + Packet.TAILROOM]);
             copy.copyFrom(p);
             inFlight.incrementAndGet();
             toDevice.add(copy);
