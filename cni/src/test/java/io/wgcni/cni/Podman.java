@@ -1,5 +1,6 @@
 package io.wgcni.cni;
 
+import io.wgcni.wg.Skip;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -10,7 +11,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 
 /**
  * Debian's podman 4.3 with its CNI backend, kept off the host: its storage, run state, runc's state, network
@@ -41,11 +41,11 @@ final class Podman implements AutoCloseable {
     }
 
     static void assumeInstalled() {
-        for (String command : List.of("podman", "runc", "conmon", "unshare", "nsenter")) {
-            Assumptions.assumeTrue(Sh.onPath(command), command + " is not installed: apt-get install "
-                    + "--no-install-recommends podman containernetworking-plugins runc busybox-static");
-        }
-        Assumptions.assumeTrue(Files.isExecutable(Path.of("/bin/busybox")), "busybox-static is not installed");
+        Skip.unlessRoot("podman runs containers in namespaces and cgroups of the test's");
+        Skip.unlessCommands("podman containernetworking-plugins runc busybox-static", "podman", "runc", "conmon",
+                "unshare", "nsenter");
+        Skip.unless(Files.isExecutable(Path.of("/bin/busybox")), Skip.Reason.MISSING_PACKAGE,
+                "busybox-static is not installed: apt-get install busybox-static");
     }
 
     static Podman create(Path dir, String hostNetns) throws IOException {

@@ -3,7 +3,6 @@ package io.wgcni.node;
 import static io.wgcni.node.NodeManagerIT.await;
 import static io.wgcni.node.NodeManagerIT.pings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.wgcni.api.node.v1.AllocateAddressRequest;
 import io.wgcni.api.node.v1.ListPeersRequest;
@@ -32,7 +31,7 @@ class ExternalClientIT {
     @BeforeAll
     static void requirements() {
         NodeManagerIT.requirements();
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/wg-quick")), "needs wg-quick (wireguard-tools)");
+        io.wgcni.wg.Skip.unlessCommands("wireguard-tools", "wg-quick");
     }
 
     @Test
