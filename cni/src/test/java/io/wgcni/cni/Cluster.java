@@ -118,7 +118,7 @@ final class Cluster implements AutoCloseable {
         final Path cniSocket;
         final Path log;
         private final Path dataDir;
-        private final Path apiSocket;
+        final Path apiSocket;
         private Process process;
         private long logOffset;
 
