@@ -25,7 +25,11 @@ import org.w3c.dom.NodeList;
 public class TestSummary {
     /** The only reason a CI run may skip for: a kernel or CPU feature the machine lacks (Skip.Reason.PLATFORM). */
     static final String ALLOWED_IN_CI = "platform";
-    static final Pattern REASON = Pattern.compile("^\\[([a-z ]+)\\] (.*)", Pattern.DOTALL);
+    /** Skip's "[reason] message", wherever JUnit's "Assumption failed: " and the exception's name put it. */
+    static final Pattern REASON = Pattern.compile("\\[([a-z ]+)\\] (.*)");
+    /** What the summary calls a class that reported no test at all: surefire drops the tests of a class whose
+     *  @BeforeAll aborted, and its reason with them. */
+    static final String NO_TESTS = "no tests reported";
 
     record Case(String module, String className, String name, String outcome, String message) {}
 
@@ -87,7 +91,12 @@ public class TestSummary {
     static void read(String module, Path report, List<Case> into) throws Exception {
         var factory = DocumentBuilderFactory.newInstance();
         factory.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
-        NodeList testcases = factory.newDocumentBuilder().parse(report.toFile()).getElementsByTagName("testcase");
+        Element suite = factory.newDocumentBuilder().parse(report.toFile()).getDocumentElement();
+        NodeList testcases = suite.getElementsByTagName("testcase");
+        if (testcases.getLength() == 0) {
+            into.add(new Case(module, simple(suite.getAttribute("name")), "", "skipped", "[" + NO_TESTS + "] the "
+                    + "class ran no test: a skip or failure in @BeforeAll (surefire drops the reason), or none selected"));
+        }
         for (int i = 0; i < testcases.getLength(); i++) {
             Element tc = (Element) testcases.item(i);
             String outcome = "passed";
@@ -96,7 +105,8 @@ public class TestSummary {
                 NodeList found = tc.getElementsByTagName(kind);
                 if (found.getLength() > 0) {
                     outcome = kind;
-                    message = ((Element) found.item(0)).getAttribute("message");
+                    Element e = (Element) found.item(0);
+                    message = e.getAttribute("message").isBlank() ? e.getTextContent() : e.getAttribute("message");
                     break;
                 }
             }
@@ -115,8 +125,11 @@ public class TestSummary {
         List<Case> skipped = cases.stream().filter(c -> c.outcome.equals("skipped")).toList();
         System.out.println();
         System.out.println("== wgcni test summary ==");
-        System.out.printf("%d tests: %d passed, %d failed, %d errors, %d skipped%n", cases.size(),
-                cases.size() - failed - errors - skipped.size(), failed, errors, skipped.size());
+        long empty = skipped.stream().filter(c -> c.name.isEmpty() && c.message.startsWith("[" + NO_TESTS)).count();
+        long tests = cases.size() - empty;
+        System.out.printf("%d tests: %d passed, %d failed, %d errors, %d skipped%s%n", tests,
+                tests - failed - errors - (skipped.size() - empty), failed, errors, skipped.size() - empty,
+                empty == 0 ? "" : "; " + empty + " classes reported no test");
         if (!excluded.isBlank()) {
             System.out.println("not run: the tests tagged " + excluded + " (excluded by this command)");
         }
@@ -133,9 +146,10 @@ public class TestSummary {
         // reason -> message -> class -> count
         Map<String, Map<String, Map<String, Integer>>> byReason = new TreeMap<>();
         for (Case c : skipped) {
-            Matcher m = REASON.matcher(c.message);
-            String reason = m.matches() ? m.group(1) : "no reason given";
-            String message = m.matches() ? m.group(2) : c.message.isBlank() ? "(no message)" : c.message;
+            Matcher m = REASON.matcher(firstLine(c.message));
+            boolean tagged = m.find();
+            String reason = tagged ? m.group(1) : "no reason given";
+            String message = tagged ? m.group(2) : c.message.isBlank() ? "(no message)" : c.message;
             byReason.computeIfAbsent(reason, r -> new TreeMap<>())
                     .computeIfAbsent(firstLine(message), x -> new TreeMap<>())
                     .merge(c.className, 1, Integer::sum);

@@ -36,7 +36,8 @@ import org.opentest4j.TestAbortedException;
 /**
  * The plugin as Kubernetes drives it: containerd 1.6 (Debian) and its CRI plugin, one per node of a local
  * cluster (node-managers in namespaces), each running in its node's network namespace with the conflist a
- * Kubernetes user writes (the plugin, then portmap and bandwidth), and this test as kubelet, speaking CRI v1 over
+ * Kubernetes user writes (examples/10-wgcni-k8s.conflist: the plugin, then portmap and bandwidth), and this test
+ * as kubelet, speaking CRI v1 over
  * containerd's socket. See {@link Containerd} for how containerd is kept off the host and how the sandbox image
  * is built without a registry.
  */
@@ -50,14 +51,13 @@ class ContainerdIT {
      *  would leave the tests out of the report). */
     private String missing;
 
-    static String conflist(Path cniSocket) {
-        return "{\"cniVersion\":\"1.0.0\",\"name\":\"wgcni\",\"plugins\":["
-                // The plugin reads no capability; declaring them makes containerd send it runtimeConfig (port
-                // mappings, bandwidth) of shapes it does not know, which it must ignore.
-                + "{\"type\":\"wireguard\",\"socket\":\"" + cniSocket + "\",\"capabilities\":{\"portMappings\":true,"
-                + "\"bandwidth\":true}},"
-                + "{\"type\":\"portmap\",\"capabilities\":{\"portMappings\":true},\"snat\":true},"
-                + "{\"type\":\"bandwidth\",\"capabilities\":{\"bandwidth\":true}}]}";
+    /** examples/10-wgcni-k8s.conflist (the plugin, portmap, bandwidth) with the node's socket. */
+    static String conflist(Path cniSocket) throws java.io.IOException {
+        Path example = PluginIT.PLUGIN.toAbsolutePath().getParent().getParent()
+                .resolve("examples/10-wgcni-k8s.conflist");
+        String text = Files.readString(example);
+        assertTrue(text.contains("/run/wgcni/cni.sock"), example + " names the default socket");
+        return text.replace("/run/wgcni/cni.sock", cniSocket.toString());
     }
 
     @BeforeAll
@@ -263,9 +263,8 @@ class ContainerdIT {
     @Test
     @Order(6)
     void runtimeConfigOfShapesThePluginDoesNotKnowIsIgnored() throws Exception {
-        // Through containerd the plugin gets the portMappings and bandwidth it declares (conflist above); here,
-        // straight from a runtime that sends shapes nobody defined. The specification: ignore what you do not
-        // understand.
+        // The plugin declares no capability, so containerd sends it no runtimeConfig; a runtime may still send
+        // one, of shapes nobody defined. The specification: ignore what you do not understand.
         Held before = held(1);
         String ns = "/var/run/netns/" + cluster.containerNamespace();
         String conf = "{\"cniVersion\":\"1.0.0\",\"name\":\"wgcni\",\"type\":\"wireguard\",\"socket\":\""

@@ -17,7 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,8 +28,9 @@ class ExternalClientIT {
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void requirements() {
+    // Each test skips by itself: a skip in @BeforeAll would drop the tests and the reason from the reports.
+    @BeforeEach
+    void requirements() {
         NodeManagerIT.requirements();
         io.wgcni.wg.Skip.unlessCommands("wireguard-tools", "wg-quick");
     }

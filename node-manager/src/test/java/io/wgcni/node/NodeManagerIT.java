@@ -23,7 +23,7 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,7 +37,12 @@ class NodeManagerIT {
     @TempDir
     Path dir;
 
-    @BeforeAll
+    // Each test skips by itself: a skip in @BeforeAll would drop the tests and the reason from the reports.
+    @BeforeEach
+    void skipUnlessAble() {
+        requirements();
+    }
+
     static void requirements() {
         Skip.unlessRoot("the nodes run in network namespaces with TUN devices and iptables rules");
         Skip.unlessExists(Path.of("/dev/net/tun"), Skip.Reason.NO_DEVICE, "/dev/net/tun is missing");
