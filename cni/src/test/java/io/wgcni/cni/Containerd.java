@@ -21,7 +21,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -341,7 +340,7 @@ final class Containerd implements AutoCloseable {
                     Sh.quietly("rm", "-f", ns);
                 }
             }
-            removeCgroups();
+            Sh.removeCgroup(cgroup);
             keepLog();
             if (madeRunContainerd) {
                 Sh.quietly("rmdir", RUN_CONTAINERD.toString());
@@ -364,21 +363,6 @@ final class Containerd implements AutoCloseable {
         }
         for (ProcessHandle shim : shims) {
             shim.destroyForcibly();
-        }
-    }
-
-    private void removeCgroups() throws IOException {
-        try (Stream<Path> controllers = Files.list(Path.of("/sys/fs/cgroup"))) {
-            for (Path controller : controllers.toList()) {
-                Path parent = controller.resolve(cgroup);
-                if (Files.isDirectory(parent)) {
-                    try (Stream<Path> tree = Files.walk(parent)) {
-                        for (Path d : tree.filter(Files::isDirectory).sorted(Comparator.reverseOrder()).toList()) {
-                            Sh.quietly("rmdir", d.toString());
-                        }
-                    }
-                }
-            }
         }
     }
 

@@ -7,10 +7,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * Debian's podman 4.3 with its CNI backend, kept off the host: its storage, run state, runc's state, network
@@ -134,18 +132,7 @@ final class Podman implements AutoCloseable {
             podman(List.of("rm", "--all", "--force", "--time", "0"));
         } finally {
             // The containers' cgroups: podman removes each container's; the parent is ours.
-            try (Stream<Path> controllers = Files.list(Path.of("/sys/fs/cgroup"))) {
-                for (Path controller : controllers.toList()) {
-                    Path parent = controller.resolve(cgroup);
-                    if (Files.isDirectory(parent)) {
-                        try (Stream<Path> tree = Files.walk(parent)) {
-                            for (Path d : tree.filter(Files::isDirectory).sorted(Comparator.reverseOrder()).toList()) {
-                                Sh.quietly("rmdir", d.toString());
-                            }
-                        }
-                    }
-                }
-            }
+            Sh.removeCgroup(cgroup);
             Sh.quietly("rm", "-rf", dir.toString());
         }
     }
