@@ -1,5 +1,6 @@
 package io.wgcni.cni;
 
+import io.wgcni.wg.Skip;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -34,13 +35,14 @@ final class Cluster implements AutoCloseable {
         this.work = work;
     }
 
-    /** For the tests: skips them, saying why, where node-manager is still the module skeleton. */
+    /** For the tests: skips them, saying why, as non-root or where the daemons are not packaged. */
     static void assumeBuilt() {
+        Skip.unlessRoot("the cluster runs node-managers in network namespaces");
         Path root = new Cluster(Path.of(".")).root;
         for (String file : List.of("bin/node-manager", "node-manager/target/node-manager.jar",
                 "cluster-manager/target/cluster-manager.jar")) {
-            org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(root.resolve(file)),
-                    root.resolve(file) + " is missing: node-manager is not built in this tree");
+            Skip.unlessExists(root.resolve(file), Skip.Reason.NOT_BUILT,
+                    root.resolve(file) + " is missing: package node-manager and cluster-manager first");
         }
     }
 
@@ -116,7 +118,7 @@ final class Cluster implements AutoCloseable {
         final Path cniSocket;
         final Path log;
         private final Path dataDir;
-        private final Path apiSocket;
+        final Path apiSocket;
         private Process process;
         private long logOffset;
 

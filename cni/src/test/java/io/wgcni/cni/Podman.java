@@ -1,16 +1,14 @@
 package io.wgcni.cni;
 
+import io.wgcni.wg.Skip;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 
 /**
  * Debian's podman 4.3 with its CNI backend, kept off the host: its storage, run state, runc's state, network
@@ -41,11 +39,11 @@ final class Podman implements AutoCloseable {
     }
 
     static void assumeInstalled() {
-        for (String command : List.of("podman", "runc", "conmon", "unshare", "nsenter")) {
-            Assumptions.assumeTrue(Sh.onPath(command), command + " is not installed: apt-get install "
-                    + "--no-install-recommends podman containernetworking-plugins runc busybox-static");
-        }
-        Assumptions.assumeTrue(Files.isExecutable(Path.of("/bin/busybox")), "busybox-static is not installed");
+        Skip.unlessRoot("podman runs containers in namespaces and cgroups of the test's");
+        Skip.unlessCommands("podman containernetworking-plugins runc busybox-static", "podman", "runc", "conmon",
+                "unshare", "nsenter");
+        Skip.unless(Files.isExecutable(Path.of("/bin/busybox")), Skip.Reason.MISSING_PACKAGE,
+                "busybox-static is not installed: apt-get install busybox-static");
     }
 
     static Podman create(Path dir, String hostNetns) throws IOException {
@@ -134,18 +132,7 @@ final class Podman implements AutoCloseable {
             podman(List.of("rm", "--all", "--force", "--time", "0"));
         } finally {
             // The containers' cgroups: podman removes each container's; the parent is ours.
-            try (Stream<Path> controllers = Files.list(Path.of("/sys/fs/cgroup"))) {
-                for (Path controller : controllers.toList()) {
-                    Path parent = controller.resolve(cgroup);
-                    if (Files.isDirectory(parent)) {
-                        try (Stream<Path> tree = Files.walk(parent)) {
-                            for (Path d : tree.filter(Files::isDirectory).sorted(Comparator.reverseOrder()).toList()) {
-                                Sh.quietly("rmdir", d.toString());
-                            }
-                        }
-                    }
-                }
-            }
+            Sh.removeCgroup(cgroup);
             Sh.quietly("rm", "-rf", dir.toString());
         }
     }

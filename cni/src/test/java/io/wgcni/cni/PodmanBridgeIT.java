@@ -14,6 +14,7 @@ class PodmanBridgeIT {
 
     @Test
     void runsAContainerOnABridgeNetworkWithoutTouchingTheHost(@TempDir Path tmp) throws Exception {
+        Podman.assumeInstalled();
         boolean cniCacheBefore = Files.exists(Path.of("/var/lib/cni"));
         String netns = Sh.unique("h");
         String bridge = Sh.unique("br");

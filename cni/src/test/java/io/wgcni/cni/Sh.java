@@ -79,4 +79,21 @@ final class Sh {
         }
         return false;
     }
+
+    /** Removes the cgroup {@code name} (and what runc made below it) from every controller's hierarchy. */
+    static void removeCgroup(String name) throws IOException {
+        try (var controllers = Files.list(Path.of("/sys/fs/cgroup"))) {
+            for (Path controller : controllers.toList()) {
+                Path parent = controller.resolve(name);
+                if (Files.isDirectory(parent)) {
+                    try (var tree = Files.walk(parent)) {
+                        for (Path d : tree.filter(Files::isDirectory)
+                                .sorted(java.util.Comparator.reverseOrder()).toList()) {
+                            quietly("rmdir", d.toString());
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

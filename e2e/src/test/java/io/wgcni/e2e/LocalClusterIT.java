@@ -3,8 +3,8 @@ package io.wgcni.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.wgcni.wg.Skip;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -41,11 +41,10 @@ class LocalClusterIT {
 
     @BeforeEach
     void requireRootAndTools() throws Exception {
-        assumeTrue("root".equals(System.getProperty("user.name")), "needs root (network namespaces)");
-        for (String tool : List.of("ip", "wg", "ping", "iptables-save", "ss")) {
-            assumeTrue(run(List.of("sh", "-c", "command -v " + tool)).code == 0, tool + " is missing");
-        }
-        assumeTrue(run(List.of("sh", "-c", "ip netns list | grep -q '^wgcni-'")).code != 0,
+        Skip.unlessRoot("the local cluster runs in network namespaces");
+        Skip.unlessCommands("iproute2 wireguard-tools iputils-ping iptables", "ip", "wg", "ping", "iptables-save",
+                "ss");
+        Skip.unless(run(List.of("sh", "-c", "ip netns list | grep -q '^wgcni-'")).code != 0, Skip.Reason.HOST_IN_USE,
                 "a local cluster is already running on this machine");
         before = hostState();
     }

@@ -23,7 +23,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -36,8 +36,9 @@ class CrashIT {
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void requirements() {
+    // Each test skips by itself: a skip in @BeforeAll would drop the tests and the reason from the reports.
+    @BeforeEach
+    void requirements() {
         NodeManagerIT.requirements();
     }
 

@@ -3,7 +3,6 @@ package io.wgcni.node;
 import static io.wgcni.node.NodeManagerIT.await;
 import static io.wgcni.node.NodeManagerIT.pings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.wgcni.api.node.v1.AllocateAddressRequest;
 import io.wgcni.api.node.v1.ListPeersRequest;
@@ -18,7 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,10 +28,11 @@ class ExternalClientIT {
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void requirements() {
+    // Each test skips by itself: a skip in @BeforeAll would drop the tests and the reason from the reports.
+    @BeforeEach
+    void requirements() {
         NodeManagerIT.requirements();
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/wg-quick")), "needs wg-quick (wireguard-tools)");
+        io.wgcni.wg.Skip.unlessCommands("wireguard-tools", "wg-quick");
     }
 
     @Test

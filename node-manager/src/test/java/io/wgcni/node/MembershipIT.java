@@ -14,7 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,8 +25,9 @@ class MembershipIT {
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void requirements() {
+    // Each test skips by itself: a skip in @BeforeAll would drop the tests and the reason from the reports.
+    @BeforeEach
+    void requirements() {
         NodeManagerIT.requirements();
     }
 

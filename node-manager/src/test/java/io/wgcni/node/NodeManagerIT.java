@@ -3,7 +3,6 @@ package io.wgcni.node;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.wgcni.api.node.v1.CniRequest;
 import io.wgcni.api.node.v1.CniResponse;
@@ -14,6 +13,7 @@ import io.wgcni.api.node.v1.StatusResponse;
 import io.wgcni.node.LocalCluster.Container;
 import io.wgcni.node.LocalCluster.NodeProcess;
 import io.wgcni.tun.TcpTransfer;
+import io.wgcni.wg.Skip;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,7 +23,7 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,10 +37,15 @@ class NodeManagerIT {
     @TempDir
     Path dir;
 
-    @BeforeAll
+    // Each test skips by itself: a skip in @BeforeAll would drop the tests and the reason from the reports.
+    @BeforeEach
+    void skipUnlessAble() {
+        requirements();
+    }
+
     static void requirements() {
-        assumeTrue("root".equals(System.getProperty("user.name")), "needs root: namespaces, TUN, iptables");
-        assumeTrue(Files.exists(Path.of("/dev/net/tun")), "needs /dev/net/tun");
+        Skip.unlessRoot("the nodes run in network namespaces with TUN devices and iptables rules");
+        Skip.unlessExists(Path.of("/dev/net/tun"), Skip.Reason.NO_DEVICE, "/dev/net/tun is missing");
     }
 
     static void await(String what, int seconds, BooleanSupplier condition) throws InterruptedException {

@@ -20,7 +20,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,8 +31,9 @@ class JwgIT {
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void requirements() {
+    // Each test skips by itself: a skip in @BeforeAll would drop the tests and the reason from the reports.
+    @BeforeEach
+    void requirements() {
         Root.assumeTunAvailable();
         Root.assumeCommands("wg", "wg-quick", "wireguard-go", "ping");
     }

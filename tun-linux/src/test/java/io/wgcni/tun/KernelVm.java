@@ -1,7 +1,6 @@
 package io.wgcni.tun;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
+import io.wgcni.wg.Skip;
 import io.wgcni.wg.crypto.Key;
 import io.wgcni.wg.crypto.X25519;
 import java.io.IOException;
@@ -123,11 +122,13 @@ final class KernelVm implements AutoCloseable {
         String install = ": apt-get install --no-install-recommends qemu-system-x86 linux-image-amd64 busybox-static"
             + " kmod xz-utils cpio wireguard-tools iputils-ping (.ci/run does)";
         for (String c : List.of("qemu-system-x86_64", "busybox", "modprobe", "cpio", "wg", "ping")) {
-            assumeTrue(which(c) != null, c + " is not installed" + install);
+            Skip.unless(which(c) != null, Skip.Reason.MISSING_PACKAGE, c + " is not installed" + install);
         }
         Optional<Kernel> k = findKernel();
-        assumeTrue(k.isPresent(), "no /boot/vmlinuz-* with a wireguard module under /lib/modules" + install);
-        assumeTrue(Files.isExecutable(WireGuard.JWG), WireGuard.JWG + " is missing: run after ./wgcni build");
+        Skip.unless(k.isPresent(), Skip.Reason.MISSING_PACKAGE,
+            "no /boot/vmlinuz-* with a wireguard module under /lib/modules" + install);
+        Skip.unless(Files.isExecutable(WireGuard.JWG), Skip.Reason.NOT_BUILT,
+            WireGuard.JWG + " is missing: run after ./wgcni build");
         return k.get();
     }
 
