@@ -8,7 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -30,8 +30,8 @@ class OffloadIT {
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void requirements() {
+    @BeforeEach
+    void requirements() {
         Root.assumeTunAvailable();
         Root.assumeCommands("wg", "ping");
     }

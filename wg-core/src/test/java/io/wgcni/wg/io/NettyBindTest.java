@@ -9,9 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.netty.channel.epoll.Epoll;
+import io.wgcni.wg.Skip;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.Inet4Address;
@@ -75,7 +75,7 @@ class NettyBindTest {
 
     NettyBind bind(NettyBind.Transport transport) {
         if (transport == NettyBind.Transport.EPOLL) {
-            assumeTrue(Epoll.isAvailable(), "epoll transport not available here");
+            Skip.unless(Epoll.isAvailable(), Skip.Reason.PLATFORM, "epoll transport not available here");
         }
         NettyBind b = new NettyBind(transport);
         assertEquals(transport, b.transport());
@@ -349,7 +349,7 @@ class NettyBindTest {
     @EnumSource(value = NettyBind.Transport.class, names = {"EPOLL", "NIO"})
     void ipv4OnlyBindWhenIpv6IsNotWanted(NettyBind.Transport transport) throws Exception {
         if (transport == NettyBind.Transport.EPOLL) {
-            assumeTrue(Epoll.isAvailable());
+            Skip.unless(Epoll.isAvailable(), Skip.Reason.PLATFORM, "epoll transport not available here");
         }
         NettyBind a = new NettyBind(transport, false, true);
         cleanup.add(a);
@@ -375,7 +375,7 @@ class NettyBindTest {
     @Test
     void setMarkOnEpollAppliesAtOpenAndWhileOpen() throws Exception {
         NettyBind a = bind(NettyBind.Transport.EPOLL);
-        assumeTrue(root(), "SO_MARK needs CAP_NET_ADMIN");
+        Skip.unless(root(), Skip.Reason.NOT_ROOT, "SO_MARK needs CAP_NET_ADMIN");
         a.setMark(0x51820);
         int port = a.open(0);
         assertEquals(0x51820, a.channel().config().getOption(NettyBind.SO_MARK));

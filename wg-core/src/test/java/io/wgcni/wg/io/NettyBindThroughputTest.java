@@ -3,7 +3,6 @@ package io.wgcni.wg.io;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -14,6 +13,7 @@ import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.unix.SegmentedDatagramPacket;
 import io.netty.channel.socket.SocketProtocolFamily;
+import io.wgcni.wg.Skip;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -38,8 +38,8 @@ class NettyBindThroughputTest {
      */
     @Test
     void splitsGsoTrainsAndKeepsTheReadBufferBalanced() throws Exception {
-        assumeTrue(Epoll.isAvailable(), "epoll transport not available here");
-        assumeTrue(EpollDatagramChannel.isSegmentedDatagramPacketSupported(), "no UDP_SEGMENT here");
+        Skip.unless(Epoll.isAvailable(), Skip.Reason.PLATFORM, "epoll transport not available here");
+        Skip.unless(EpollDatagramChannel.isSegmentedDatagramPacketSupported(), Skip.Reason.PLATFORM, "no UDP_SEGMENT here");
         NettyBind b = new NettyBind(NettyBind.Transport.EPOLL);
         try {
             int port = b.open(0);
@@ -129,13 +129,13 @@ class NettyBindThroughputTest {
     /** GSO trains reach every kind of receiver as the datagrams they were made of (the kernel cuts them up). */
     @Test
     void gsoTrainsArriveAsSeparateDatagrams() throws Exception {
-        assumeTrue(Epoll.isAvailable(), "epoll transport not available here");
+        Skip.unless(Epoll.isAvailable(), Skip.Reason.PLATFORM, "epoll transport not available here");
         try (NettyBind a = new NettyBind(NettyBind.Transport.EPOLL, true, true);
                 NettyBind nio = new NettyBind(NettyBind.Transport.NIO);
                 NettyBind epoll = new NettyBind(NettyBind.Transport.EPOLL);
                 java.nio.channels.DatagramChannel jdk = java.nio.channels.DatagramChannel.open()) {
             a.open(0);
-            assumeTrue(a.udpGso(), "no UDP GSO here");
+            Skip.unless(a.udpGso(), Skip.Reason.PLATFORM, "no UDP GSO here");
             List<Packet> pattern = trainPattern();
             Packet[] batch = pattern.toArray(new Packet[0]);
             Endpoint from = new Endpoint(NettyBindTest.V4, a.localAddress().getPort());
@@ -175,7 +175,7 @@ class NettyBindThroughputTest {
     void throughputSanity(String mode) throws Exception {
         NettyBind.Transport transport = mode.startsWith("EPOLL") ? NettyBind.Transport.EPOLL : NettyBind.Transport.NIO;
         if (transport == NettyBind.Transport.EPOLL) {
-            assumeTrue(Epoll.isAvailable(), "epoll transport not available here");
+            Skip.unless(Epoll.isAvailable(), Skip.Reason.PLATFORM, "epoll transport not available here");
         }
         boolean gso = mode.endsWith("GSO");
         final int total = 100_000;
