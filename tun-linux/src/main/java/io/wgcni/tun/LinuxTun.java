@@ -403,6 +403,12 @@ public final class LinuxTun implements Tun {
     }
 
     @Override
+    public java.util.Map<String, Long> drops() {
+        return java.util.Map.of("tun_malformed_read", malformedReads(), "tun_dropped_read", droppedReads(),
+                "tun_dropped_write", droppedWrites());
+    }
+
+    @Override
     public int mtu() {
         return mtu;
     }

@@ -58,6 +58,7 @@ class TunOffloadTest {
         assertArrayEquals(ipPacket(plain), Arrays.copyOfRange(ps[0].buf, ps[0].offset, ps[0].end()));
         assertEquals(Packet.GSO_NONE, ps[0].gso);
         assertEquals(5, tun.malformedReads());
+        assertEquals(5L, tun.drops().get("tun_malformed_read"), "and stats=1 lists them");
     }
 
     @Test

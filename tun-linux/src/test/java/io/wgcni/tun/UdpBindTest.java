@@ -83,6 +83,7 @@ class UdpBindTest {
             assertEquals(1, b.receive(small, 1));
             assertEquals(100, small[0].length, "the 1000-byte datagram did not fit 512 bytes: skipped");
             assertEquals(1, b.droppedOversized());
+            assertEquals(1L, b.drops().get("udp_oversized"), "and stats=1 lists it");
             assertEquals(512, small[0].buf.length, "and the buffer was not grown");
         }
     }

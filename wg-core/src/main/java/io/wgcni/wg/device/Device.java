@@ -13,7 +13,9 @@ import io.wgcni.wg.time.Clock;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -88,6 +90,14 @@ public final class Device implements AutoCloseable {
 
     public Stats stats() {
         return stats;
+    }
+
+    /** The device's drop counters, then its TUN's and its bind's ({@link Tun#drops}, {@link Bind#drops}). */
+    public Map<String, Long> counters() {
+        Map<String, Long> all = new LinkedHashMap<>(stats.snapshot());
+        all.putAll(tun.drops());
+        all.putAll(bind.drops());
+        return all;
     }
 
     // ---- configuration ----

@@ -1,6 +1,7 @@
 package io.wgcni.wg.io;
 
 import java.io.IOException;
+import java.util.Map;
 
 /** The device's UDP side: a socket in production, an in-memory network in tests. */
 public interface Bind extends AutoCloseable {
@@ -26,6 +27,11 @@ public interface Bind extends AutoCloseable {
 
     default int batchSize() {
         return 128;
+    }
+
+    /** What the bind dropped by itself, by reason ({@code stats=1} lists them after the device's counters). */
+    default Map<String, Long> drops() {
+        return Map.of();
     }
 
     /** Closes the socket; a blocked {@link #receive} returns -1. The bind may be opened again. */

@@ -1,6 +1,7 @@
 package io.wgcni.wg.io;
 
 import java.io.IOException;
+import java.util.Map;
 
 /**
  * The device's IP side: a TUN interface on Linux, a pipe in memory in tests. Packets are whole IP packets,
@@ -42,6 +43,14 @@ public interface Tun extends AutoCloseable {
     /** Whether the TUN also takes UDP superpackets ({@link Packet#GSO_UDP}); only with {@link #tcpOffload}. */
     default boolean udpOffload() {
         return false;
+    }
+
+    /**
+     * What the TUN dropped by itself, by reason ({@code stats=1} lists them after the device's counters): packets
+     * whose offload header made no sense, incomplete packets, writes the kernel refused.
+     */
+    default Map<String, Long> drops() {
+        return Map.of();
     }
 
     @Override

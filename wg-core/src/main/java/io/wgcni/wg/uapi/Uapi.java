@@ -51,11 +51,11 @@ public final class Uapi {
                     errno = set(device, lines);
                 }
                 case "stats=1" -> {
-                    // Our extension (wg never sends it): the device's drop counters, one key=value a line.
+                    // Our extension (wg never sends it): the drop counters, one key=value a line.
                     if (!"".equals(in.readLine())) {
                         return;
                     }
-                    device.stats().snapshot().forEach((k, v) -> {
+                    device.counters().forEach((k, v) -> {
                         try {
                             out.write(k + "=" + v + "\n");
                         } catch (IOException e) {
