@@ -23,7 +23,7 @@ final class NodeMessages {
 
     record Detach(String containerId, String netns, String ifname) {}
 
-    record Check(String containerId, String netns, String ifname, List<String> expectedAddresses) {}
+    record Check(String containerId, String netns, String ifname, List<String> expectedAddresses, String networkName) {}
 
     record Ref(String containerId, String ifname) {}
 
@@ -48,6 +48,7 @@ final class NodeMessages {
         for (String address : c.expectedAddresses()) {
             m.element(4, address);
         }
+        m.string(5, c.networkName());
         return new Writer().message(3, m).toByteArray();
     }
 

@@ -206,7 +206,7 @@ public final class Plugin {
             }
         }
         byte[] request = NodeMessages.request(new NodeMessages.Check(invocation.containerId(), invocation.netns(),
-                ifname, expected));
+                ifname, expected, conf.name()));
         if (!(call(conf, request, CniException.TRY_AGAIN_LATER) instanceof NodeMessages.Checked)) {
             throw unexpected();
         }

@@ -50,9 +50,9 @@ class NodeMessagesTest {
                 CniRequest.parseFrom(NodeMessages.request(new NodeMessages.Detach("c1", "", "eth0"))));
         assertEquals(CniRequest.newBuilder().setCheck(CheckRequest.newBuilder().setContainerId("c1")
                 .setNetns("/n").setIfname("eth0").addExpectedAddresses("10.0.0.2/24")
-                .addExpectedAddresses("fd00::2/64")).build(),
+                .addExpectedAddresses("fd00::2/64").setNetworkName("net")).build(),
                 CniRequest.parseFrom(NodeMessages.request(new NodeMessages.Check("c1", "/n", "eth0",
-                        List.of("10.0.0.2/24", "fd00::2/64")))));
+                        List.of("10.0.0.2/24", "fd00::2/64"), "net"))));
         assertEquals(CniRequest.newBuilder().setGarbageCollect(GarbageCollectRequest.newBuilder()
                 .setNetworkName("n")
                 .addValid(AttachmentRef.newBuilder().setContainerId("a").setIfname("eth0"))
