@@ -145,6 +145,41 @@ public final class Attachments implements AutoCloseable {
         return restored;
     }
 
+    /**
+     * Detaches every attachment whose namespace is gone, or whose interface was removed from it: what a DEL that
+     * never reached node-manager (it was down, or the runtime gave up) left behind. Start-up's {@link #reconcile}
+     * does the same once; the node calls this periodically. Returns those released.
+     */
+    public synchronized List<AttachmentRef> sweep() {
+        List<AttachmentRef> released = new ArrayList<>();
+        if (closed) {
+            return released;
+        }
+        List<Attachment> all;
+        try {
+            all = store.attachments();
+        } catch (IOException e) {
+            log.error("sweep: cannot read the stored attachments: {}", e.getMessage());
+            return released;
+        }
+        for (Attachment a : all) {
+            ContainerTunnel t = tunnels.get(a.owner());
+            String gone = !Netns.isNetworkNamespace(a.netns()) ? "netns " + a.netns() + " is gone"
+                    : t != null && t.tun.isRemoved() ? "its interface was removed" : null;
+            if (gone == null) {
+                continue;
+            }
+            try {
+                log.info("{}/{}: {}, releasing {}", a.containerId(), a.ifname(), gone, addressing(a.slot()).addresses());
+                detach(a.containerId(), a.ifname());
+                released.add(AttachmentRef.newBuilder().setContainerId(a.containerId()).setIfname(a.ifname()).build());
+            } catch (IOException | RuntimeException e) {
+                log.warn("{}/{}: sweep could not detach it: {}", a.containerId(), a.ifname(), e.getMessage());
+            }
+        }
+        return released;
+    }
+
     /** What became of one stored attachment: its running tunnel, or why it is gone, or why it failed. */
     private record Restore(Attachment stored, ContainerTunnel tunnel, String gone, Exception failure) {}
 

@@ -308,4 +308,25 @@ class AttachmentsIT {
                 GarbageCollectRequest.getDefaultInstance())));
         assertEquals(1, attachments.count());
     }
+
+    @Test
+    void aSweepReleasesWhatADelThatNeverArrivedLeftBehind() throws Exception {
+        String nsA = node.container("a");
+        String nsB = node.container("b");
+        attachments.attach(attach("ctr-a", nsA, "eth0"));
+        attachments.attach(attach("ctr-b", nsB, "eth0"));
+        int peers = node.hub.peers().size();
+        assertEquals(List.of(), attachments.sweep(), "nothing is gone yet");
+        // The runtime deleted ctr-a's namespace without a DEL reaching node-manager.
+        io.wgcni.tun.Netns.delete(nsA);
+        List<AttachmentRef> released = attachments.sweep();
+        assertEquals(List.of("ctr-a/eth0"), released.stream().map(r -> r.getContainerId() + "/" + r.getIfname()).toList());
+        assertEquals(1, attachments.count());
+        assertEquals(peers - 1, node.hub.peers().size(), "its wg0 peer is gone too");
+        // Its address is free again: the next container gets it.
+        String nsC = node.container("c");
+        var c = attachments.attach(attach("ctr-c", nsC, "eth0"));
+        assertEquals("10.100.3.2/24", c.getAddresses(0));
+        ping(nsB, "10.100.3.1");
+    }
 }
