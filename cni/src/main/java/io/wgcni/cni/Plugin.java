@@ -190,8 +190,12 @@ public final class Plugin {
         if (netns.isEmpty()) {
             return true;
         }
-        Path path = Path.of(netns);
-        return path.isAbsolute() && !Files.exists(path);
+        try {
+            Path path = Path.of(netns);
+            return path.isAbsolute() && !Files.exists(path);
+        } catch (java.nio.file.InvalidPathException e) {
+            return false; // not a path at all (a NUL in it): proves nothing either
+        }
     }
 
     private void check(Invocation invocation, NetConf conf) throws CniException {

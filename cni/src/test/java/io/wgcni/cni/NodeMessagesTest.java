@@ -124,4 +124,14 @@ class NodeMessagesTest {
         assertThrows(NodeMessages.MalformedException.class, () -> NodeMessages.response(new byte[] {0, 0}));
         assertThrows(NodeMessages.MalformedException.class, () -> NodeMessages.response(new byte[] {11}));
     }
+
+    @Test
+    void aStringThatIsNotUtf8IsMalformedAsProtobufHasIt() {
+        // CniResponse{garbage_collect{released{container_id="a", ifname=0xff 0xfe}}}, found by NodeResponsesFuzzTest.
+        byte[] bad = {0x22, 0x09, 0x0a, 0x07, 0x0a, 0x01, 'a', 0x12, 0x02, (byte) 0xff, (byte) 0xfe};
+        org.junit.jupiter.api.Assertions.assertThrows(com.google.protobuf.InvalidProtocolBufferException.class,
+                () -> io.wgcni.api.node.v1.CniResponse.parseFrom(bad));
+        org.junit.jupiter.api.Assertions.assertThrows(NodeMessages.MalformedException.class,
+                () -> NodeMessages.response(bad));
+    }
 }

@@ -208,6 +208,10 @@ class PluginTest {
         Map<String, String> relative = env("DEL");
         relative.put("CNI_NETNS", "no-such-netns-" + ProcessHandle.current().pid());
         assertEquals(11, run(relative, conf("1.1.0", "")).code());
+        // Not a path at all (found by CniFuzzTest): an error object, not an exception.
+        Map<String, String> nul = env("DEL");
+        nul.put("CNI_NETNS", "/proc/s\0lf/ns/net");
+        assertEquals(11, run(nul, conf("1.1.0", "")).code());
         // A node-manager that takes the call and drops it (or falls silent) is alive: it may still hold the
         // tunnel, the wg0 peer and the address, so DEL must not report them gone.
         java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("wgcni-cni-test");
