@@ -33,10 +33,14 @@ import io.wgcni.cluster.store.Store.KeyValue;
 import io.wgcni.cluster.store.Store.Op;
 import io.wgcni.cluster.store.StoreException;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.security.PublicKey;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -49,14 +53,20 @@ import org.slf4j.LoggerFactory;
 /**
  * The Cluster gRPC service. Node registrations live under {@code peers/<name>} (a Peer message, its revision
  * being the key's mod revision), certificates issued to a node under {@code certs/<name>/<serial>} (so that
- * RemoveNode can revoke them), the name claimed under {@code joined/<name>}, subnets in {@link Ipam}. Every reply is sent only after its change is durable.
+ * RemoveNode can revoke them), the name claimed under {@code joined/<name>}, each registered WireGuard key's owner
+ * under {@code keys/<hex>}, subnets in {@link Ipam}. Every reply is sent only after its change is durable.
  */
 final class ClusterService extends ClusterGrpc.ClusterImplBase {
     private static final Logger log = LoggerFactory.getLogger(ClusterService.class);
     static final String PEERS = WatchHub.PEERS;
     static final String CERTS = "certs/";
-    /** joined/NAME = the serial of the certificate that claimed the name; removed with the node. */
+    /**
+     * joined/NAME = "SERIAL KEYHASH TOKENID": the certificate that claimed the name, the SHA-256 of its public key
+     * and the join token's id (so that the same Join repeated gets the same certificate); removed with the node.
+     * certs/NAME/SERIAL holds that certificate (DER).
+     */
     static final String JOINED = "joined/";
+    static final String KEYS = "keys/";
     private static final int RETRIES = 5;
 
     private final Store store;
@@ -66,8 +76,15 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
     private final WatchHub hub;
     private final Metrics metrics;
     private final Executor replies;
+    private final RateLimit registrations;
 
     ClusterService(Store store, Ipam ipam, Pki pki, Tokens tokens, WatchHub hub, Metrics metrics, Executor replies) {
+        this(store, ipam, pki, tokens, hub, metrics, replies, RateLimit.registrations());
+    }
+
+    ClusterService(Store store, Ipam ipam, Pki pki, Tokens tokens, WatchHub hub, Metrics metrics, Executor replies,
+            RateLimit registrations) {
+        this.registrations = registrations;
         this.store = store;
         this.ipam = ipam;
         this.pki = pki;
@@ -91,31 +108,73 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
             } catch (IllegalArgumentException e) {
                 throw Validation.invalid(e.getMessage());
             }
-            if (store.get(JOINED + node).isPresent()) {
-                throw nameTaken(node);
+            String claim = claim(key, request.getToken());
+            Optional<KeyValue> joined = store.get(JOINED + node);
+            if (joined.isPresent()) {
+                // The same key with the same token: the reply to an earlier Join was lost, or the node crashed
+                // before saving it. It gets the certificate it was issued then; anyone else is refused.
+                out.onNext(rejoin(node, joined.get(), claim));
+                out.onCompleted();
+                return;
             }
             X509Certificate cert = pki.issueNode(key, node);
             String serial = cert.getSerialNumber().toString(16);
+            byte[] der;
+            try {
+                der = cert.getEncoded();
+            } catch (CertificateEncodingException e) {
+                throw new IllegalStateException(e);
+            }
             // The name is claimed in the same transaction that records the certificate: of two joins racing for
             // one name, one wins and the other's certificate is never handed out.
             reply(out, store.commit(new Store.Txn(List.of(Compare.absent(JOINED + node)), List.of(
-                            new Store.Put(JOINED + node, serial.getBytes(StandardCharsets.US_ASCII)),
-                            new Store.Put(CERTS + node + "/" + serial, new byte[0]))))
-                    .thenApply(r -> {
+                            new Store.Put(JOINED + node, (serial + " " + claim).getBytes(StandardCharsets.US_ASCII)),
+                            new Store.Put(CERTS + node + "/" + serial, der))))
+                    .thenApplyAsync(r -> {
                         if (!r.succeeded()) {
-                            throw nameTaken(node);
+                            return rejoin(node, store.get(JOINED + node).orElseThrow(() -> nameTaken(node)), claim);
                         }
                         log.info("node joined node={} certificate-serial={}", node, serial);
-                        try {
-                            return JoinResponse.newBuilder()
-                                    .setCertificateDer(ByteString.copyFrom(cert.getEncoded()))
-                                    .setCaCertificateDer(ByteString.copyFrom(pki.ca().getEncoded()))
-                                    .build();
-                        } catch (CertificateEncodingException e) {
-                            throw new IllegalStateException(e);
-                        }
-                    }));
+                        return joinResponse(der);
+                    }, replies));
         });
+    }
+
+    /** What a Join claims a name with: the SHA-256 of its TLS public key and the id of its token. */
+    private static String claim(PublicKey key, String token) {
+        try {
+            byte[] hash = MessageDigest.getInstance("SHA-256").digest(key.getEncoded());
+            return HexFormat.of().formatHex(hash) + " " + token.substring(0, token.indexOf('.'));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The certificate an earlier Join of the same claim was issued, or PERMISSION_DENIED. */
+    private JoinResponse rejoin(String node, KeyValue joined, String claim) {
+        String value = utf8(joined.value());
+        int space = value.indexOf(' ');
+        if (space < 0 || !value.substring(space + 1).equals(claim)) {
+            throw nameTaken(node);
+        }
+        String serial = value.substring(0, space);
+        byte[] der = store.get(CERTS + node + "/" + serial).map(KeyValue::value).orElse(new byte[0]);
+        if (der.length == 0) {
+            throw nameTaken(node);
+        }
+        log.info("node joined again with the same key and token node={} certificate-serial={}", node, serial);
+        return joinResponse(der);
+    }
+
+    private JoinResponse joinResponse(byte[] certificateDer) {
+        try {
+            return JoinResponse.newBuilder()
+                    .setCertificateDer(ByteString.copyFrom(certificateDer))
+                    .setCaCertificateDer(ByteString.copyFrom(pki.ca().getEncoded()))
+                    .build();
+        } catch (CertificateEncodingException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @Override
@@ -136,14 +195,36 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
             String node = authorize(request.getNodeName());
             String key = Validation.publicKey(request.getPublicKey());
             String endpoint = Validation.endpoint(request.getEndpoint());
+            if (!Identity.current().admin() && !registrations.tryAcquire(node)) {
+                log.warn("registration refused node={}: more than {} in a burst", node, registrations.burst());
+                throw Status.RESOURCE_EXHAUSTED.withDescription("node " + node + " registers too often (at most "
+                        + registrations.burst() + " at once, then one every " + registrations.interval().toSeconds()
+                        + " s): retry later").asRuntimeException();
+            }
             reply(out, retrying(() -> {
                 Allocation a = ipam.get(node).orElseThrow(() -> Status.FAILED_PRECONDITION
                         .withDescription("node " + node + " holds no subnet: call AllocateSubnet first").asRuntimeException());
                 Peer peer = Peer.newBuilder().setNodeName(node).setPublicKey(key).setEndpoint(endpoint)
                         .addAllAllowedPrefixes(Validation.allowedPrefixes(request.getAllowedPrefixesList(), a))
                         .setSubnet(subnet(a)).build();
-                return store.commit(new Store.Txn(List.of(new Compare(a.key(), a.modRevision())),
-                                List.of(new Store.Put(PEERS + node, peer.toByteArray()))))
+                Optional<KeyValue> current = store.get(PEERS + node);
+                Optional<KeyValue> owner = store.get(keyIndex(key));
+                if (owner.isPresent() ? !node.equals(utf8(owner.get().value())) : heldByAnother(key, node)) {
+                    throw keyTaken(node);
+                }
+                // The key's index entry is compared in the same transaction that records the peer: of two nodes
+                // racing for one key, one gets it and the other fails the compare and is refused on its retry.
+                List<Compare> compares = List.of(new Compare(a.key(), a.modRevision()),
+                        new Compare(PEERS + node, current.map(KeyValue::modRevision).orElse(0L)),
+                        new Compare(keyIndex(key), owner.map(KeyValue::modRevision).orElse(0L)));
+                List<Op> ops = new ArrayList<>();
+                ops.add(new Store.Put(PEERS + node, peer.toByteArray()));
+                if (owner.isEmpty()) {
+                    ops.add(new Store.Put(keyIndex(key), node.getBytes(StandardCharsets.UTF_8)));
+                }
+                current.map(kv -> WatchHub.peer(kv).getPublicKey()).filter(old -> !old.equals(key))
+                        .ifPresent(old -> ops.add(new Store.Delete(keyIndex(old))));
+                return store.commit(new Store.Txn(compares, ops))
                         .thenApply(r -> r.succeeded() ? Optional.of(peer.toBuilder().setRevision(r.revision()).build()) : Optional.<Peer>empty());
             }).thenApply(peer -> {
                 metrics.registrations.inc();
@@ -152,6 +233,31 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
                 return RegisterPeerResponse.newBuilder().setPeer(peer).build();
             }));
         });
+    }
+
+    /** keys/HEX = the node that registered that WireGuard public key: a key belongs to one node at a time. */
+    static String keyIndex(String base64Key) {
+        return KEYS + HexFormat.of().formatHex(Base64.getDecoder().decode(base64Key));
+    }
+
+    /** A registration from before the key index existed that holds key for another node. */
+    private boolean heldByAnother(String key, String node) {
+        for (KeyValue kv : store.range(PEERS).kvs()) {
+            if (!kv.key().equals(PEERS + node) && WatchHub.peer(kv).getPublicKey().equals(key)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static StatusRuntimeException keyTaken(String node) {
+        log.warn("registration refused node={}: its public key is registered to another node", node);
+        return Status.ALREADY_EXISTS.withDescription("public_key: this key is registered to another node; every node"
+                + " needs a key of its own").asRuntimeException();
+    }
+
+    private static String utf8(byte[] b) {
+        return new String(b, StandardCharsets.UTF_8);
     }
 
     @Override
@@ -168,7 +274,9 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
     @Override
     public void watchPeers(WatchPeersRequest request, StreamObserver<WatchPeersResponse> out) {
         guarded(out, () -> {
-            hub.watch(request.getSinceRevision(), (ServerCallStreamObserver<WatchPeersResponse>) out);
+            Identity caller = Identity.current();
+            hub.watch(request.getSinceRevision(), caller == null ? null : caller.serial(),
+                    (ServerCallStreamObserver<WatchPeersResponse>) out);
         });
     }
 
@@ -185,7 +293,12 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
                 compares.add(a.map(x -> new Compare(x.key(), x.modRevision())).orElse(Compare.absent(Ipam.nodeKey(node))));
                 compares.add(new Compare(PEERS + node, peer.map(KeyValue::modRevision).orElse(0L)));
                 a.ifPresent(x -> ops.addAll(Ipam.releaseOps(x)));
-                peer.ifPresent(p -> ops.add(new Store.Delete(PEERS + node)));
+                peer.ifPresent(p -> {
+                    ops.add(new Store.Delete(PEERS + node));
+                    String index = keyIndex(WatchHub.peer(p).getPublicKey());
+                    store.get(index).filter(k -> node.equals(utf8(k.value())))
+                            .ifPresent(k -> ops.add(new Store.Delete(index)));
+                });
                 store.get(JOINED + node).ifPresent(j -> ops.add(new Store.Delete(j.key())));
                 for (KeyValue c : certs) {
                     ops.add(new Store.Delete(c.key()));
@@ -194,6 +307,7 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
                 return store.commit(new Store.Txn(compares, ops))
                         .thenApply(r -> r.succeeded() ? Optional.of(r.revision()) : Optional.<Long>empty());
             }).thenApply(revision -> {
+                registrations.forget(node);
                 log.info("node removed node={} revision={}", node, revision);
                 return RemoveNodeResponse.newBuilder().setRevision(revision).build();
             }));

@@ -2,8 +2,11 @@ package io.wgcni.cluster;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.wgcni.api.cluster.ClusterClient;
 import io.wgcni.cluster.ipam.Cidr;
 import io.wgcni.cluster.ipam.Ipam.Allocation;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -24,6 +27,10 @@ final class Validation {
             throw invalid("node_name: '" + name + "' is not a valid node name (lowercase letters, digits, '-' and '.',"
                     + " starting and ending with a letter or digit, at most 63 characters)");
         }
+        if (name.equals(ClusterClient.SERVER_NAME) || name.equals(io.wgcni.cluster.auth.Pki.ADMIN)) {
+            // The server's TLS name and the operator's CN: no node certificate may ever carry either.
+            throw invalid("node_name: '" + name + "' is reserved");
+        }
         return name;
     }
 
@@ -41,12 +48,41 @@ final class Validation {
         return key;
     }
 
+    /** The lowest port a node may register: below it are the well-known services of other hosts. */
+    static final int MIN_ENDPOINT_PORT = 1024;
+
+    /**
+     * A node's endpoint as every other node will use it: an IP literal (nodes never resolve names), an address
+     * another host can reach (not loopback, unspecified, multicast, broadcast or link-local) and an unprivileged
+     * port, so that a registration cannot aim every node's handshakes at a service of some other host.
+     */
     static String endpoint(String endpoint) {
+        HostPort hp;
         try {
-            return HostPort.parse("endpoint", endpoint, false).toString();
+            hp = HostPort.parse("endpoint", endpoint, false);
         } catch (IllegalArgumentException e) {
             throw invalid(e.getMessage());
         }
+        byte[] raw = Cidr.literal(hp.host());
+        if (raw == null) {
+            throw invalid("endpoint: '" + hp.host() + "' is not an IP address (nodes do not resolve names)");
+        }
+        InetAddress address;
+        try {
+            address = InetAddress.getByAddress(raw);
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException(e);
+        }
+        if (address.isLoopbackAddress() || address.isAnyLocalAddress() || address.isMulticastAddress()
+                || address.isLinkLocalAddress() || (raw.length == 4 && (raw[0] & 0xff) == 255)) {
+            throw invalid("endpoint: " + hp.host() + " is not an address other nodes can reach (loopback, unspecified,"
+                    + " multicast, broadcast and link-local addresses are refused)");
+        }
+        if (hp.port() < MIN_ENDPOINT_PORT) {
+            throw invalid("endpoint: port " + hp.port() + " is below " + MIN_ENDPOINT_PORT
+                    + " (the well-known ports belong to other services)");
+        }
+        return hp.toString();
     }
 
     /** Each prefix parsed and inside one of the node's subnets; none means the whole subnets. */

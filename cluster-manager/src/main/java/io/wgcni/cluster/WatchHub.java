@@ -6,6 +6,7 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.wgcni.api.cluster.v1.Peer;
 import io.wgcni.api.cluster.v1.WatchPeersResponse;
 import io.wgcni.api.cluster.v1.WatchPeersResponse.Kind;
+import io.wgcni.cluster.auth.AuthInterceptor;
 import io.wgcni.cluster.store.Store;
 import io.wgcni.cluster.store.Store.Event;
 import io.wgcni.cluster.store.Store.KeyValue;
@@ -56,8 +57,12 @@ public final class WatchHub implements AutoCloseable {
         return watchers.size();
     }
 
-    public void watch(long sinceRevision, ServerCallStreamObserver<WatchPeersResponse> out) {
-        Watcher w = new Watcher(out);
+    /**
+     * Streams to out; serial is the hex serial of the caller's certificate (null for none), whose revocation
+     * ends the stream.
+     */
+    public void watch(long sinceRevision, String serial, ServerCallStreamObserver<WatchPeersResponse> out) {
+        Watcher w = new Watcher(out, serial);
         out.setOnCancelHandler(() -> watchers.remove(w));
         out.setOnReadyHandler(w::schedule);
         watchers.add(w);
@@ -111,11 +116,23 @@ public final class WatchHub implements AutoCloseable {
         for (Event e : events) {
             if (e.key().startsWith(PEERS)) {
                 messages.add(message(e));
+            } else if (e.key().startsWith(AuthInterceptor.REVOKED) && !e.isDelete()) {
+                revoked(e.key().substring(AuthInterceptor.REVOKED.length()));
             }
         }
         if (!messages.isEmpty()) {
             for (Watcher w : watchers) {
                 w.offer(messages);
+            }
+        }
+    }
+
+    /** A removed node must stop learning the cluster's changes at once, not at its next reconnect. */
+    private void revoked(String serial) {
+        for (Watcher w : watchers) {
+            if (serial.equals(w.serial)) {
+                log.info("watcher closed: its certificate serial={} was revoked", serial);
+                w.fail(Status.UNAUTHENTICATED.withDescription("this certificate has been revoked (the node was removed)"));
             }
         }
     }
@@ -131,14 +148,16 @@ public final class WatchHub implements AutoCloseable {
 
     private final class Watcher {
         private final ServerCallStreamObserver<WatchPeersResponse> out;
+        private final String serial;
         private final ArrayDeque<WatchPeersResponse> queue = new ArrayDeque<>();
         private final AtomicBoolean scheduled = new AtomicBoolean();
         private boolean started;
         private boolean done;
         private long floor;
 
-        Watcher(ServerCallStreamObserver<WatchPeersResponse> out) {
+        Watcher(ServerCallStreamObserver<WatchPeersResponse> out, String serial) {
             this.out = out;
+            this.serial = serial;
         }
 
         synchronized void start(List<WatchPeersResponse> initial, long floor) {

@@ -1,5 +1,6 @@
 package io.wgcni.cluster;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -7,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -24,6 +26,8 @@ import io.wgcni.api.cluster.JoinToken;
 import io.wgcni.api.cluster.v1.AllocateSubnetRequest;
 import io.wgcni.api.cluster.v1.AllocateSubnetResponse;
 import io.wgcni.api.cluster.v1.ClusterGrpc;
+import io.wgcni.api.cluster.v1.JoinRequest;
+import io.wgcni.api.cluster.v1.JoinResponse;
 import io.wgcni.api.cluster.v1.ListPeersRequest;
 import io.wgcni.api.cluster.v1.Peer;
 import io.wgcni.api.cluster.v1.RegisterPeerRequest;
@@ -60,6 +64,7 @@ import org.junit.jupiter.api.Test;
 class ClusterServiceTest {
     private static final String KEY1 = Base64.getEncoder().encodeToString(new byte[32]);
     private static final String KEY2 = Base64.getEncoder().encodeToString(filled(7));
+    private static final String KEY3 = Base64.getEncoder().encodeToString(filled(9));
 
     private final List<AutoCloseable> cleanup = new ArrayList<>();
 
@@ -180,7 +185,106 @@ class ClusterServiceTest {
         var list = a.blocking().listPeers(ListPeersRequest.getDefaultInstance());
         assertEquals(List.of(q), list.getPeersList());
         assertTrue(list.getRevision() >= q.getRevision());
-        assertEquals("node.example:1", register(a, "a", KEY1, "node.example:1").getEndpoint());
+    }
+
+    @Test
+    void endpointsOtherNodesCannotUseAreRefused() throws Exception {
+        TestCluster c = cluster();
+        ClusterClient a = c.node("a");
+        allocate(a, "a");
+        Peer good = register(a, "a", KEY1, "192.0.2.1:51820");
+        for (String bad : List.of("node.example:51820", "127.0.0.1:51820", "[::1]:51820", "0.0.0.0:51820",
+                "[::]:51820", "224.0.0.1:51820", "255.255.255.255:51820", "169.254.1.1:51820", "[fe80::1]:51820",
+                "192.0.2.1:53", "192.0.2.1:1023")) {
+            StatusRuntimeException x = failure(() -> register(a, "a", KEY2, bad));
+            assertEquals(Status.Code.INVALID_ARGUMENT, x.getStatus().getCode(), bad);
+            assertTrue(x.getStatus().getDescription().startsWith("endpoint:"), x.getStatus().getDescription());
+        }
+        assertEquals(List.of(good), a.blocking().listPeers(ListPeersRequest.getDefaultInstance()).getPeersList());
+        assertEquals("192.0.2.1:1024", register(a, "a", KEY1, "192.0.2.1:1024").getEndpoint());
+    }
+
+    @Test
+    void aNodeCannotRegisterAKeyAnotherNodeHolds() throws Exception {
+        TestCluster c = cluster();
+        ClusterClient a = c.node("a");
+        ClusterClient b = c.node("b");
+        allocate(a, "a");
+        allocate(b, "b");
+        Peer bs = register(b, "b", KEY1, "192.0.2.2:51820");
+        long before = c.manager.store().revision();
+        StatusRuntimeException x = failure(() -> register(a, "a", KEY1, "192.0.2.1:51820"));
+        assertEquals(Status.Code.ALREADY_EXISTS, x.getStatus().getCode());
+        assertTrue(x.getStatus().getDescription().startsWith("public_key:"), x.getStatus().getDescription());
+        assertEquals(before, c.manager.store().revision());
+        // Not even an admin may give one key to two nodes.
+        ClusterClient admin = c.admin();
+        assertEquals(Status.Code.ALREADY_EXISTS, code(() -> register(admin, "a", KEY1, "192.0.2.1:51820")));
+        assertEquals(List.of(bs), a.blocking().listPeers(ListPeersRequest.getDefaultInstance()).getPeersList());
+        // A node re-registering its own key is fine; once it rotates away from a key, the key is free.
+        register(b, "b", KEY1, "192.0.2.3:51820");
+        register(b, "b", KEY2, "192.0.2.3:51820");
+        assertEquals(KEY1, register(a, "a", KEY1, "192.0.2.1:51820").getPublicKey());
+        assertEquals(Status.Code.ALREADY_EXISTS, code(() -> register(b, "b", KEY1, "192.0.2.3:51820")));
+        // Removing a node frees its key.
+        admin.blocking().removeNode(RemoveNodeRequest.newBuilder().setNodeName("a").build());
+        assertEquals(KEY1, register(b, "b", KEY1, "192.0.2.3:51820").getPublicKey());
+    }
+
+    @Test
+    void ofNodesRacingForOneKeyExactlyOneGetsIt() throws Exception {
+        TestCluster c = cluster();
+        int n = 8;
+        List<ClusterClient> nodes = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            nodes.add(c.node("r" + i));
+            allocate(nodes.get(i), "r" + i);
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(n);
+        cleanup.add(pool::shutdownNow);
+        for (int round = 0; round < 5; round++) {
+            String key = Base64.getEncoder().encodeToString(filled(100 + round));
+            java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(n);
+            List<Future<Boolean>> won = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                ClusterClient node = nodes.get(i);
+                String name = "r" + i;
+                won.add(pool.submit(() -> {
+                    start.await();
+                    try {
+                        register(node, name, key, "192.0.2.9:51820");
+                        return true;
+                    } catch (StatusRuntimeException e) {
+                        assertTrue(e.getStatus().getCode() == Status.Code.ALREADY_EXISTS
+                                || e.getStatus().getCode() == Status.Code.ABORTED, e.getStatus().toString());
+                        return false;
+                    }
+                }));
+            }
+            int winners = 0;
+            for (Future<Boolean> f : won) {
+                winners += f.get(30, TimeUnit.SECONDS) ? 1 : 0;
+            }
+            assertEquals(1, winners, "round " + round);
+            assertEquals(1, nodes.getFirst().blocking().listPeers(ListPeersRequest.getDefaultInstance()).getPeersList()
+                    .stream().filter(p -> p.getPublicKey().equals(key)).count(), "round " + round);
+        }
+    }
+
+    @Test
+    void aNodeThatRegistersTooOftenIsHeldBackAndAnAdminIsNot() throws Exception {
+        TestCluster c = cluster();
+        ClusterClient a = c.node("a");
+        allocate(a, "a");
+        for (int i = 0; i < RateLimit.REGISTRATION_BURST; i++) {
+            register(a, "a", KEY1, "192.0.2.1:" + (2000 + i));
+        }
+        long before = c.manager.store().revision();
+        StatusRuntimeException x = failure(() -> register(a, "a", KEY1, "192.0.2.1:3000"));
+        assertEquals(Status.Code.RESOURCE_EXHAUSTED, x.getStatus().getCode());
+        assertTrue(x.getStatus().getDescription().contains("registers too often"), x.getStatus().getDescription());
+        assertEquals(before, c.manager.store().revision());
+        assertEquals("192.0.2.1:3001", register(c.admin(), "a", KEY1, "192.0.2.1:3001").getEndpoint());
     }
 
     @Test
@@ -196,8 +300,8 @@ class ClusterServiceTest {
                 "endpoint ", () -> register(a, "a", KEY2, "192.0.2.1:0"),
                 "endpoint  ", () -> register(a, "a", KEY2, "300.1.1.1:5"),
                 "endpoint   ", () -> register(a, "a", KEY2, "[::1]"),
-                "allowed_prefixes", () -> register(a, "a", KEY2, "192.0.2.1:1", "10.100.1.0/24"),
-                "allowed_prefixes ", () -> register(a, "a", KEY2, "192.0.2.1:1", "10.100.0.1/24"),
+                "allowed_prefixes", () -> register(a, "a", KEY2, "192.0.2.1:51820", "10.100.1.0/24"),
+                "allowed_prefixes ", () -> register(a, "a", KEY2, "192.0.2.1:51820", "10.100.0.1/24"),
                 "node_name", () -> allocate(a, "Bad_Name"));
         for (var e : bad.entrySet()) {
             StatusRuntimeException x = failure(e.getValue());
@@ -227,7 +331,7 @@ class ClusterServiceTest {
         StatusRuntimeException taken = failure(() -> join(c, token, "b", stolen));
         assertEquals(Status.Code.PERMISSION_DENIED, taken.getStatus().getCode());
         assertTrue(taken.getStatus().getDescription().contains("node remove b"), taken.getStatus().getDescription());
-        assertFalse(Files.exists(stolen));
+        assertFalse(Credentials.exist(stolen));
         assertEquals(before, c.manager.store().revision());
         // Reading the peers is open to every member.
         assertEquals(1, a.blocking().listPeers(ListPeersRequest.getDefaultInstance()).getPeersCount());
@@ -247,14 +351,59 @@ class ClusterServiceTest {
         Thread.sleep(1100);
         assertEquals(Status.Code.UNAUTHENTICATED, code(() -> join(c, expiring, "a", dir)));
         assertEquals(Status.Code.INVALID_ARGUMENT, code(() -> join(c, good, "-bad-", dir)));
-        assertFalse(Files.exists(dir));
+        assertEquals(Status.Code.INVALID_ARGUMENT, code(() -> join(c, good, ClusterClient.SERVER_NAME, dir)));
+        assertEquals(Status.Code.INVALID_ARGUMENT, code(() -> join(c, good, "admin", dir)));
+        assertFalse(Credentials.exist(dir));
         assertEquals(before, c.manager.store().revision());
         // A token whose pin does not match the server's CA: the client refuses the server.
         JoinToken wrongPin = new JoinToken(good.id(), good.secret(), new byte[32]);
         StatusRuntimeException x = failure(() -> join(c, wrongPin, "a", dir));
         assertEquals(Status.Code.UNAVAILABLE, x.getStatus().getCode());
-        assertFalse(Files.exists(dir));
+        assertFalse(Credentials.exist(dir));
         assertEquals(before, c.manager.store().revision());
+    }
+
+    @Test
+    void aJoinWhoseReplyWasLostGetsTheSameCertificateWhenRepeated() throws Exception {
+        TestCluster c = cluster();
+        JoinToken token = c.token(Duration.ofHours(1));
+        Path dir = c.dir.resolve("lost");
+        // The node wrote its key and called Join; the server committed it; the reply never reached the node.
+        KeyPair pending = Credentials.pendingKeyPair(dir);
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("join.key"))));
+        ManagedChannel bare = NettyChannelBuilder.forTarget(c.target, TlsChannelCredentials.newBuilder()
+                .trustManager(c.dir.resolve("data/ca.crt").toFile()).build()).overrideAuthority(ClusterClient.SERVER_NAME).build();
+        cleanup.add(bare::shutdownNow);
+        java.util.function.BiFunction<KeyPair, JoinToken, JoinResponse> rawJoin = (pair, t) -> ClusterGrpc
+                .newBlockingStub(bare).join(JoinRequest.newBuilder().setNodeName("n").setToken(t.tokenPart())
+                        .setPublicKeyDer(ByteString.copyFrom(pair.getPublic().getEncoded())).build());
+        JoinResponse lost = rawJoin.apply(pending, token);
+        assertFalse(Credentials.exist(dir));
+        long before = c.manager.store().revision();
+        // The retry (or the restarted node) joins again: same key, same token, same certificate, nothing new stored.
+        Credentials creds = ClusterClient.join(c.target, token, "n", dir);
+        assertEquals(pending.getPublic(), creds.certificate().getPublicKey());
+        assertArrayEquals(lost.getCertificateDer().toByteArray(), creds.certificate().getEncoded());
+        assertEquals(before, c.manager.store().revision());
+        assertFalse(Files.exists(dir.resolve("join.key")));
+        assertEquals("10.100.0.0/24", allocate(c.client(Credentials.load(dir)), "n").getSubnet().getIpv4());
+        // Anyone else is still refused the name: another key with that token, that key with another token.
+        JoinToken second = c.token(Duration.ofHours(1));
+        before = c.manager.store().revision();
+        assertEquals(Status.Code.PERMISSION_DENIED, code(() -> join(c, token, "n", c.dir.resolve("other"))));
+        assertEquals(Status.Code.PERMISSION_DENIED, code(() -> rawJoin.apply(pending, second)));
+        assertEquals(before, c.manager.store().revision());
+    }
+
+    @Test
+    void aFailedJoinLeavesExistingCredentialsAlone() throws Exception {
+        TestCluster c = cluster();
+        Credentials first = c.join("n");
+        Path dir = c.dir.resolve("nodes/n");
+        String key = Files.readString(dir.resolve("tls.key"));
+        assertEquals(Status.Code.PERMISSION_DENIED, code(() -> join(c, c.token(Duration.ofHours(1)), "n", dir)));
+        assertEquals(key, Files.readString(dir.resolve("tls.key")));
+        assertEquals(first.certificate(), Credentials.load(dir).certificate());
     }
 
     private static void join(TestCluster c, JoinToken t, String node, Path dir) {
@@ -327,6 +476,38 @@ class ClusterServiceTest {
     }
 
     @Test
+    void removingANodeEndsItsOpenWatchStream() throws Exception {
+        TestCluster c = cluster();
+        ClusterClient a = c.node("a");
+        ClusterClient b = c.node("b");
+        BlockingQueue<Object> seen = new LinkedBlockingQueue<>();
+        for (ClusterClient n : List.of(a, b)) {
+            n.async().watchPeers(WatchPeersRequest.getDefaultInstance(), new StreamObserver<>() {
+                @Override
+                public void onNext(WatchPeersResponse value) {
+                    seen.add(n == a ? "a" : "b");
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                    seen.add((n == a ? "a " : "b ") + Status.fromThrowable(t).getCode());
+                }
+
+                @Override
+                public void onCompleted() {
+                    seen.add(n == a ? "a completed" : "b completed");
+                }
+            });
+        }
+        List<Object> snapshots = List.of(seen.poll(10, TimeUnit.SECONDS), seen.poll(10, TimeUnit.SECONDS));
+        assertTrue(snapshots.containsAll(List.of("a", "b")), snapshots.toString());
+        c.admin().blocking().removeNode(RemoveNodeRequest.newBuilder().setNodeName("a").build());
+        assertEquals("a UNAUTHENTICATED", seen.poll(10, TimeUnit.SECONDS));
+        assertNull(seen.poll(300, TimeUnit.MILLISECONDS));
+        assertEquals(1, c.manager.watchers());
+    }
+
+    @Test
     void watchResumesFromARevisionAcrossARestart() throws Exception {
         Path dir = Files.createTempDirectory("cm-test");
         cleanup.add(() -> TestCluster.deleteTree(dir));
@@ -338,9 +519,9 @@ class ClusterServiceTest {
                         ClusterManager.writeAdminCredentials(dir.resolve("data"), dir.resolve("admin")))) {
             allocate(admin, "a");
             allocate(admin, "b");
-            mark = register(admin, "a", KEY1, "192.0.2.1:1").getRevision();
-            after.add(register(admin, "b", KEY1, "192.0.2.2:1"));
-            after.add(register(admin, "a", KEY2, "192.0.2.1:1"));
+            mark = register(admin, "a", KEY1, "192.0.2.1:51820").getRevision();
+            after.add(register(admin, "b", KEY2, "192.0.2.2:51820"));
+            after.add(register(admin, "a", KEY3, "192.0.2.1:51820"));
         }
         try (TestCluster c = new TestCluster(options)) {
             ClusterClient admin = c.client(Credentials.load(dir.resolve("admin")));
@@ -463,13 +644,17 @@ class ClusterServiceTest {
             for (int n = 0; n < nodes; n++) {
                 String node = "n" + n;
                 int subnet = Integer.parseInt(allocate(admin, node).getSubnet().getIpv4().split("\\.")[2]);
+                // Each node rotates between two keys of its own: a key belongs to one node at a time.
+                String[] keys = {Base64.getEncoder().encodeToString(filled(2 * n + 1)),
+                        Base64.getEncoder().encodeToString(filled(2 * n + 2))};
                 done.add(pool.submit(() -> {
                     for (int r = 0; r < rounds; r++) {
                         List<String> mine = new ArrayList<>();
                         for (int i = 0; i < prefixes.size(); i++) {
                             mine.add(String.format(prefixes.get(i), subnet, i));
                         }
-                        register(admin, node, r % 2 == 0 ? KEY1 : KEY2, "192.0.2.1:" + (r + 1), mine.toArray(String[]::new));
+                        register(admin, node, r % 2 == 0 ? keys[0] : keys[1], "192.0.2.1:" + (10_000 + r),
+                                mine.toArray(String[]::new));
                     }
                     return null;
                 }));

@@ -229,7 +229,12 @@ public final class Json {
                 // a larger integer: BigDecimal, still exact
             }
         }
-        return new BigDecimal(literal);
+        try {
+            return new BigDecimal(literal);
+        } catch (NumberFormatException e) {
+            // an exponent beyond an int (found by CniFuzzTest): RFC 8259 lets a parser limit the range
+            throw error("number out of range");
+        }
     }
 
     private void digits() {

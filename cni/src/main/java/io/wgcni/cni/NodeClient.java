@@ -28,9 +28,24 @@ public final class NodeClient {
     /** Thrown when node-manager cannot be reached or dropped the call: nothing is known about its outcome. */
     public static final class UnreachableException extends Exception {
         private static final long serialVersionUID = 1L;
+        private final boolean notRunning;
 
         UnreachableException(String message, Throwable cause) {
+            this(message, cause, false);
+        }
+
+        UnreachableException(String message, Throwable cause, boolean notRunning) {
             super(message, cause);
+            this.notRunning = notRunning;
+        }
+
+        /**
+         * True when nothing listens on the socket (no socket file, or connection refused): node-manager is not
+         * running, so it has not seen the call and will reconcile when it starts. False when it accepted the
+         * connection and then fell silent or dropped it: it may be alive and hold the attachment.
+         */
+        public boolean notRunning() {
+            return notRunning;
         }
     }
 
@@ -60,7 +75,7 @@ public final class NodeClient {
                 channel.connect(UnixDomainSocketAddress.of(socket));
             } catch (IOException e) {
                 throw new UnreachableException("node-manager is not reachable at " + socket + ": "
-                        + describe(e), e);
+                        + describe(e), e, true);
             }
             watchdog.start();
             ByteBuffer frame = ByteBuffer.allocate(4 + request.length).putInt(request.length).put(request).flip();

@@ -23,7 +23,7 @@ final class NodeMessages {
 
     record Detach(String containerId, String netns, String ifname) {}
 
-    record Check(String containerId, String netns, String ifname, List<String> expectedAddresses) {}
+    record Check(String containerId, String netns, String ifname, List<String> expectedAddresses, String networkName) {}
 
     record Ref(String containerId, String ifname) {}
 
@@ -48,6 +48,7 @@ final class NodeMessages {
         for (String address : c.expectedAddresses()) {
             m.element(4, address);
         }
+        m.string(5, c.networkName());
         return new Writer().message(3, m).toByteArray();
     }
 
@@ -87,6 +88,13 @@ final class NodeMessages {
     /** CniError: {@code code} is a gRPC status code number. */
     record Failed(int code, String message) implements Response {}
 
+    /** An empty message's fields (unknown to us, from a newer node-manager) must still be well formed. */
+    private static void skipAll(Reader r) throws MalformedException {
+        while (r.hasMore()) {
+            r.skip(r.tag());
+        }
+    }
+
     static Response response(byte[] bytes) throws MalformedException {
         Reader r = new Reader(bytes);
         Response response = null;
@@ -94,8 +102,8 @@ final class NodeMessages {
             int tag = r.tag();
             Response field = switch (tag) {
                 case 1 << 3 | 2 -> attached(r.message());
-                case 2 << 3 | 2 -> { r.message(); yield new Detached(); }
-                case 3 << 3 | 2 -> { r.message(); yield new Checked(); }
+                case 2 << 3 | 2 -> { skipAll(r.message()); yield new Detached(); }
+                case 3 << 3 | 2 -> { skipAll(r.message()); yield new Checked(); }
                 case 4 << 3 | 2 -> collected(r.message());
                 case 5 << 3 | 2 -> status(r.message());
                 case 15 << 3 | 2 -> failed(r.message());
@@ -308,9 +316,18 @@ final class NodeMessages {
             return (int) length;
         }
 
+        /** A proto3 string: valid UTF-8 or the message is malformed (as protobuf-java has it). */
         String string() throws MalformedException {
             int length = length();
-            String value = new String(bytes, pos, length, StandardCharsets.UTF_8);
+            String value;
+            try {
+                value = StandardCharsets.UTF_8.newDecoder()
+                        .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                        .decode(java.nio.ByteBuffer.wrap(bytes, pos, length)).toString();
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw new MalformedException("a string field is not valid UTF-8");
+            }
             pos += length;
             return value;
         }

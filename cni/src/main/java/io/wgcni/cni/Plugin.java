@@ -163,9 +163,11 @@ public final class Plugin {
         try {
             response = new NodeClient(conf.socket()).call(request);
         } catch (NodeClient.UnreachableException e) {
-            // With the namespace gone there is nothing left in the container; node-manager releases the address
-            // and the tunnel when it reconciles on start, and GC covers the rest. Otherwise the runtime must retry.
-            if (invocation.netns().isEmpty() || !Files.exists(Path.of(invocation.netns()))) {
+            // Success only when the attachment is provably going: node-manager is not running (it has not seen
+            // the call, and on start, and every minute after, drops every attachment whose namespace is gone) and
+            // the namespace is gone. A node-manager that accepted the call and fell silent may still hold the
+            // tunnel, the wg0 peer and the address: the runtime must retry.
+            if (e.notRunning() && namespaceGone(invocation.netns())) {
                 err.println("wireguard: DEL " + invocation.containerId() + ": " + e.getMessage()
                         + "; the namespace is gone, node-manager will release the attachment when it starts");
                 return;
@@ -177,6 +179,22 @@ public final class Plugin {
         }
         if (!(response instanceof NodeMessages.Detached || response instanceof NodeMessages.Failed)) {
             throw unexpected();
+        }
+    }
+
+    /**
+     * Empty (the runtime no longer knows it) or an absolute path that no longer exists. A relative path proves
+     * nothing: it would be looked up from wherever the plugin happens to run.
+     */
+    static boolean namespaceGone(String netns) {
+        if (netns.isEmpty()) {
+            return true;
+        }
+        try {
+            Path path = Path.of(netns);
+            return path.isAbsolute() && !Files.exists(path);
+        } catch (java.nio.file.InvalidPathException e) {
+            return false; // not a path at all (a NUL in it): proves nothing either
         }
     }
 
@@ -206,7 +224,7 @@ public final class Plugin {
             }
         }
         byte[] request = NodeMessages.request(new NodeMessages.Check(invocation.containerId(), invocation.netns(),
-                ifname, expected));
+                ifname, expected, conf.name()));
         if (!(call(conf, request, CniException.TRY_AGAIN_LATER) instanceof NodeMessages.Checked)) {
             throw unexpected();
         }

@@ -129,4 +129,11 @@ class JsonTest {
         }
         return s.toString();
     }
+
+    @Test
+    void aNumberBeyondTheRangeIsAParseErrorNotACrash() {
+        // Found by CniFuzzTest: BigDecimal refuses an exponent beyond an int with a NumberFormatException.
+        org.junit.jupiter.api.Assertions.assertThrows(Json.ParseException.class,
+                () -> Json.parse("{\"mtu\":1e99999999999}"));
+    }
 }

@@ -50,9 +50,9 @@ class NodeMessagesTest {
                 CniRequest.parseFrom(NodeMessages.request(new NodeMessages.Detach("c1", "", "eth0"))));
         assertEquals(CniRequest.newBuilder().setCheck(CheckRequest.newBuilder().setContainerId("c1")
                 .setNetns("/n").setIfname("eth0").addExpectedAddresses("10.0.0.2/24")
-                .addExpectedAddresses("fd00::2/64")).build(),
+                .addExpectedAddresses("fd00::2/64").setNetworkName("net")).build(),
                 CniRequest.parseFrom(NodeMessages.request(new NodeMessages.Check("c1", "/n", "eth0",
-                        List.of("10.0.0.2/24", "fd00::2/64")))));
+                        List.of("10.0.0.2/24", "fd00::2/64"), "net"))));
         assertEquals(CniRequest.newBuilder().setGarbageCollect(GarbageCollectRequest.newBuilder()
                 .setNetworkName("n")
                 .addValid(AttachmentRef.newBuilder().setContainerId("a").setIfname("eth0"))
@@ -123,5 +123,15 @@ class NodeMessagesTest {
         assertThrows(NodeMessages.MalformedException.class, () -> NodeMessages.response(new byte[] {(byte) 0x80}));
         assertThrows(NodeMessages.MalformedException.class, () -> NodeMessages.response(new byte[] {0, 0}));
         assertThrows(NodeMessages.MalformedException.class, () -> NodeMessages.response(new byte[] {11}));
+    }
+
+    @Test
+    void aStringThatIsNotUtf8IsMalformedAsProtobufHasIt() {
+        // CniResponse{garbage_collect{released{container_id="a", ifname=0xff 0xfe}}}, found by NodeResponsesFuzzTest.
+        byte[] bad = {0x22, 0x09, 0x0a, 0x07, 0x0a, 0x01, 'a', 0x12, 0x02, (byte) 0xff, (byte) 0xfe};
+        org.junit.jupiter.api.Assertions.assertThrows(com.google.protobuf.InvalidProtocolBufferException.class,
+                () -> io.wgcni.api.node.v1.CniResponse.parseFrom(bad));
+        org.junit.jupiter.api.Assertions.assertThrows(NodeMessages.MalformedException.class,
+                () -> NodeMessages.response(bad));
     }
 }

@@ -201,6 +201,47 @@ class PluginTest {
     }
 
     @Test
+    void delFailsWhenTheNamespaceIsGoneButNodeManagerMayStillHoldTheAttachment() throws Exception {
+        Map<String, String> gone = env("DEL");
+        gone.put("CNI_NETNS", "/proc/nonexistent/ns/net");
+        // A relative path proves nothing about the namespace (it resolves against the plugin's working directory).
+        Map<String, String> relative = env("DEL");
+        relative.put("CNI_NETNS", "no-such-netns-" + ProcessHandle.current().pid());
+        assertEquals(11, run(relative, conf("1.1.0", "")).code());
+        // Not a path at all (found by CniFuzzTest): an error object, not an exception.
+        Map<String, String> nul = env("DEL");
+        nul.put("CNI_NETNS", "/proc/s\0lf/ns/net");
+        assertEquals(11, run(nul, conf("1.1.0", "")).code());
+        // A node-manager that takes the call and drops it (or falls silent) is alive: it may still hold the
+        // tunnel, the wg0 peer and the address, so DEL must not report them gone.
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("wgcni-cni-test");
+        java.nio.file.Path socket = dir.resolve("cni.sock");
+        try (java.nio.channels.ServerSocketChannel server = java.nio.channels.ServerSocketChannel
+                .open(java.net.StandardProtocolFamily.UNIX)) {
+            server.bind(java.net.UnixDomainSocketAddress.of(socket));
+            Thread dropper = Thread.ofVirtual().start(() -> {
+                try {
+                    while (true) {
+                        server.accept().close();
+                    }
+                } catch (java.io.IOException e) {
+                    // closed by the test
+                }
+            });
+            String dropping = "{\"cniVersion\":\"1.1.0\",\"name\":\"wgnet\",\"type\":\"wireguard\",\"socket\":\""
+                    + socket + "\"}";
+            Run del = run(gone, dropping);
+            assertEquals(11, del.code(), del.stdout());
+            assertTrue(del.stdout().contains("dropped the call"), del.stdout());
+            server.close();
+            dropper.join(5_000);
+        } finally {
+            java.nio.file.Files.deleteIfExists(socket);
+            java.nio.file.Files.deleteIfExists(dir);
+        }
+    }
+
+    @Test
     void gcAndStatusNeedVersion110() throws Exception {
         assertEquals(1, run(env("GC"), conf("1.0.0", "")).code());
         assertEquals(1, run(env("STATUS"), conf("0.4.0", "")).code());

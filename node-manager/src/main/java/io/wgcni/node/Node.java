@@ -42,6 +42,7 @@ final class Node {
     static final String ATTACHMENTS_DIR = "attachments";
     static final String PEERS_FILE = "peers";
     private static final Duration CALL_TIMEOUT = Duration.ofSeconds(15);
+    static final Duration SWEEP_INTERVAL = Duration.ofSeconds(60);
 
     private final NodeConfig config;
     /** What this run made, undone newest first. */
@@ -148,6 +149,18 @@ final class Node {
         // A start that fails later (the cluster refusing this node, say) leaves the containers as a crash would.
         made.push(() -> attachments.close(started && !config.keepTunnelsOnExit()));
         attachments.reconcile();
+        // A DEL that never reached this node-manager leaves the tunnel, its wg0 peer and the address: released
+        // within a minute of the namespace going, not only at the next start.
+        var sweeper = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().name("attachment-sweep").daemon().factory());
+        sweeper.scheduleWithFixedDelay(() -> {
+            try {
+                attachments.sweep();
+            } catch (RuntimeException e) {
+                log.error("attachment sweep failed: {}", e.toString());
+            }
+        }, SWEEP_INTERVAL.toSeconds(), SWEEP_INTERVAL.toSeconds(), TimeUnit.SECONDS);
+        made.push(sweeper::shutdownNow);
         Clients clients = Clients.load(dataDir, wg0.device());
         PeerSync peers = keep(new PeerSync(config.nodeName(), dataDir.resolve(PEERS_FILE), wg0.device(),
                 new PeerSync.Routes() {

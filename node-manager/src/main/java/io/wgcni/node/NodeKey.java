@@ -56,5 +56,8 @@ final class NodeKey {
             ch.force(true);
         }
         Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE);
+        try (FileChannel dir = FileChannel.open(file.toAbsolutePath().getParent(), StandardOpenOption.READ)) {
+            dir.force(true); // the rename survives a power cut only once the directory is synced
+        }
     }
 }

@@ -180,6 +180,33 @@ class NodeManagerIT {
     }
 
     @Test
+    void aHostOnTheUnderlayCannotReachContainersUnencrypted() throws Exception {
+        try (LocalCluster cluster = LocalCluster.start(dir, 1)) {
+            NodeProcess n = cluster.node(1);
+            Container a = cluster.container(n);
+            // A LAN host that routes the cluster prefix to the node, whose FORWARD policy is ACCEPT (a fresh
+            // namespace's, and many hosts').
+            String lan = cluster.addHost("lan", 60);
+            LocalCluster.run("ip", "-n", lan, "route", "add", "10.100.0.0/16", "via", LocalCluster.UNDERLAY + "." + n.index);
+            assertTrue(n.exec("iptables", "-S", "FORWARD").contains("-P FORWARD ACCEPT"), n.exec("iptables", "-S", "FORWARD"));
+            // The container reaches the LAN host, and its replies come back (connections it opened).
+            await(a.netns() + " pings the LAN host", 20, () -> pings(a.netns(), LocalCluster.UNDERLAY + ".60"));
+            long before = rxPackets(a);
+            // Connections the LAN host opens toward the container go nowhere: not one packet arrives.
+            for (int i = 0; i < 3; i++) {
+                assertFalse(pings(lan, a.address()), "the LAN host reached " + a.address() + " without WireGuard");
+            }
+            assertEquals(before, rxPackets(a), "packets from the LAN arrived in the container");
+        }
+    }
+
+    /** Packets the container's eth0 has received. */
+    private static long rxPackets(Container c) throws IOException {
+        return Long.parseLong(LocalCluster.run("ip", "netns", "exec", c.netns(), "cat",
+                "/sys/class/net/eth0/statistics/rx_packets").strip());
+    }
+
+    @Test
     void aCleanShutdownLeavesTheNodeAsItWas() throws Exception {
         try (LocalCluster cluster = LocalCluster.start(dir, 1)) {
             NodeProcess n = cluster.node(1);

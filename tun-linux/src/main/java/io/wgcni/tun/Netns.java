@@ -81,6 +81,70 @@ public final class Netns {
         throw new IOException(e);
     }
 
+    /**
+     * {@link #inNamespace} with a deadline: when the body has not finished within {@code deadline}, the caller gets
+     * an IOException at once instead of waiting (a hung command must not hold up everything queued behind it),
+     * and whatever the body returns later is handed to {@code late} (to remove a device it made after all). The
+     * body's thread is interrupted but left to finish.
+     */
+    public static <T> T inNamespace(String nsPathOrName, java.time.Duration deadline, Callable<T> body,
+            java.util.function.Consumer<? super T> late) throws IOException {
+        Path ns = path(nsPathOrName);
+        java.util.concurrent.CompletableFuture<T> done = new java.util.concurrent.CompletableFuture<>();
+        Thread t = Thread.ofPlatform().name("netns " + nsPathOrName).daemon(true).unstarted(() -> {
+            try {
+                enter(ns);
+                T r = body.call();
+                if (!done.complete(r) && r != null) {
+                    late.accept(r);
+                }
+            } catch (Throwable e) {
+                done.completeExceptionally(e);
+            }
+        });
+        t.start();
+        try {
+            return done.get(deadline.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            if (done.completeExceptionally(e)) {
+                t.interrupt();
+                throw new IOException("the work in network namespace " + nsPathOrName + " did not finish within "
+                        + deadline.toMillis() + " ms");
+            }
+            return inNamespaceResult(done); // finished just now
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            if (done.completeExceptionally(e)) {
+                t.interrupt();
+                throw new java.io.InterruptedIOException("interrupted waiting for network namespace " + nsPathOrName);
+            }
+            return inNamespaceResult(done);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw rethrow(e.getCause());
+        }
+    }
+
+    private static <T> T inNamespaceResult(java.util.concurrent.CompletableFuture<T> done) throws IOException {
+        try {
+            return done.getNow(null);
+        } catch (java.util.concurrent.CompletionException e) {
+            throw rethrow(e.getCause());
+        }
+    }
+
+    private static IOException rethrow(Throwable e) {
+        if (e instanceof IOException io) {
+            return io;
+        }
+        if (e instanceof RuntimeException re) {
+            throw re;
+        }
+        if (e instanceof Error err) {
+            throw err;
+        }
+        return new IOException(e);
+    }
+
     /** {@link #inNamespace} for a body without a result. */
     public static void runIn(String nsPathOrName, ThrowingRunnable body) throws IOException {
         inNamespace(nsPathOrName, () -> {

@@ -69,6 +69,40 @@ class NetnsTest {
     }
 
     @Test
+    void workPastItsDeadlineFreesTheCallerAndHandsItsLateResultOver() throws Exception {
+        String ns = fixture.create();
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CompletableFuture<String> late = new java.util.concurrent.CompletableFuture<>();
+        long start = System.nanoTime();
+        IOException e = assertThrows(IOException.class, () -> Netns.inNamespace(ns, java.time.Duration.ofMillis(200),
+                () -> {
+                    while (true) { // a command that ignores interrupts, as a hung one does
+                        try {
+                            release.await();
+                            return "made";
+                        } catch (InterruptedException ignored) {
+                            // keep waiting
+                        }
+                    }
+                }, late::complete));
+        long ms = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(ms < 2_000, "the caller waited " + ms + " ms");
+        assertTrue(e.getMessage().contains("did not finish within 200 ms"), e.getMessage());
+        assertFalse(late.isDone());
+        release.countDown();
+        assertEquals("made", late.get(5, java.util.concurrent.TimeUnit.SECONDS), "the late result is handed over");
+        // In time: the result, and nothing late.
+        assertEquals(7, Netns.inNamespace(ns, java.time.Duration.ofSeconds(5), () -> 7, x -> {
+            throw new AssertionError("late " + x);
+        }));
+        IllegalStateException boom = new IllegalStateException("boom");
+        assertSame(boom, assertThrows(IllegalStateException.class, () -> Netns.inNamespace(ns,
+                java.time.Duration.ofSeconds(5), () -> {
+                    throw boom;
+                }, x -> {})));
+    }
+
+    @Test
     void aMissingNamespaceIsAnIOException() {
         var e = assertThrows(IOException.class, () -> Netns.inNamespace("wgtun-missing-" + System.nanoTime(),
                 () -> 1));

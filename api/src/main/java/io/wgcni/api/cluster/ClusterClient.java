@@ -13,12 +13,10 @@ import java.net.Socket;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
-import java.security.KeyPairGenerator;
 import java.security.KeyStore;
 import java.security.MessageDigest;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
-import java.security.spec.ECGenParameterSpec;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
@@ -43,19 +41,14 @@ public final class ClusterClient implements AutoCloseable {
     }
 
     /**
-     * Generates an EC P-256 key, calls Join over TLS that trusts only a CA whose SubjectPublicKeyInfo hashes to
-     * token.caKeyHash(), checks the returned CA against the pin too, writes dir (0700) with the three files and
-     * returns them. gRPC errors surface as {@link io.grpc.StatusRuntimeException}.
+     * Writes an EC P-256 key into dir (0700; the key 0600) before anything else, or takes the one an unfinished
+     * earlier join left there, calls Join over TLS that trusts only a CA whose SubjectPublicKeyInfo hashes to
+     * token.caKeyHash(), checks the returned CA against the pin too, writes the certificates and returns the
+     * credentials. Repeating a join that failed in any way (its reply lost, the process killed) is safe: the same
+     * key and token get the same certificate. gRPC errors surface as {@link io.grpc.StatusRuntimeException}.
      */
     public static Credentials join(String target, JoinToken token, String nodeName, Path dir) throws IOException {
-        KeyPair keyPair;
-        try {
-            KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
-            generator.initialize(new ECGenParameterSpec("secp256r1"));
-            keyPair = generator.generateKeyPair();
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("the JDK cannot generate P-256 keys", e);
-        }
+        KeyPair keyPair = Credentials.pendingKeyPair(dir);
         ChannelCredentials tls = TlsChannelCredentials.newBuilder()
                 .trustManager(new PinnedCaTrustManager(token.caKeyHash()))
                 .build();

@@ -8,12 +8,17 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
+import java.nio.channels.FileChannel;
 import java.security.KeyFactory;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
 import java.security.spec.PKCS8EncodedKeySpec;
+import java.security.spec.X509EncodedKeySpec;
 import java.util.Base64;
 import javax.naming.InvalidNameException;
 import javax.naming.ldap.LdapName;
@@ -27,6 +32,9 @@ public final class Credentials {
     static final String CA = "ca.crt";
     static final String CERT = "tls.crt";
     static final String KEY = "tls.key";
+    /** The key pair of a join in progress (see {@link #pendingKeyPair}). */
+    static final String PENDING_KEY = "join.key";
+    static final String PENDING_PUBLIC_KEY = "join.pub";
 
     private final X509Certificate certificate;
     private final X509Certificate ca;
@@ -72,7 +80,44 @@ public final class Credentials {
             throw new IOException("cannot encode a certificate", e);
         }
         writeAtomically(dir, KEY, pem("PRIVATE KEY", key.getEncoded()), "rw-------");
+        Files.deleteIfExists(dir.resolve(PENDING_PUBLIC_KEY));
+        Files.deleteIfExists(dir.resolve(PENDING_KEY));
+        fsync(dir);
         return new Credentials(certificate, ca, key);
+    }
+
+    /**
+     * The TLS key pair of a join in progress in dir: the one a previous, unfinished join left there, or a new one
+     * written ({@value #PENDING_KEY} 0600 first, then {@value #PENDING_PUBLIC_KEY}) before Join is ever called. A
+     * Join whose reply was lost is then repeated with the same key, and the cluster answers it with the same
+     * certificate. Credentials already in dir stay untouched until {@link #save} replaces them.
+     */
+    public static KeyPair pendingKeyPair(Path dir) throws IOException {
+        Path key = dir.resolve(PENDING_KEY);
+        Path pub = dir.resolve(PENDING_PUBLIC_KEY);
+        if (Files.isRegularFile(key) && Files.isRegularFile(pub)) {
+            try {
+                KeyFactory ec = KeyFactory.getInstance("EC");
+                return new KeyPair(ec.generatePublic(new X509EncodedKeySpec(pemBody(Files.readString(pub), "PUBLIC KEY", pub))),
+                        ec.generatePrivate(new PKCS8EncodedKeySpec(pemBody(Files.readString(key), "PRIVATE KEY", key))));
+            } catch (GeneralSecurityException | IOException e) {
+                // Never sent with a Join that succeeded, or the certificate would be here too: start afresh.
+            }
+        }
+        KeyPair pair;
+        try {
+            KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
+            generator.initialize(new ECGenParameterSpec("secp256r1"));
+            pair = generator.generateKeyPair();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("the JDK cannot generate P-256 keys", e);
+        }
+        Files.createDirectories(dir);
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+        Files.deleteIfExists(pub);
+        writeAtomically(dir, PENDING_KEY, pem("PRIVATE KEY", pair.getPrivate().getEncoded()), "rw-------");
+        writeAtomically(dir, PENDING_PUBLIC_KEY, pem("PUBLIC KEY", pair.getPublic().getEncoded()), "rw-r--r--");
+        return pair;
     }
 
     /** The certificate's subject CN: the node name, or "admin". */
@@ -150,5 +195,13 @@ public final class Credentials {
         Files.writeString(tmp, content, StandardOpenOption.WRITE, StandardOpenOption.SYNC);
         Files.move(tmp, dir.resolve(name), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
                 java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        fsync(dir);
+    }
+
+    /** Makes the renames in dir durable: without it a power cut can lose a file whose content was synced. */
+    static void fsync(Path dir) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
     }
 }

@@ -220,12 +220,18 @@ public final class Pki {
                 + "\n-----END " + type + "-----\n";
     }
 
-    /** Writes through a temporary file created mode 0600, then renames: never readable by others, never torn. */
+    /** Writes through a temporary file created mode 0600, then renames: never readable by others, never torn, durable. */
     private static void writePrivate(Path file, String content) throws IOException {
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         Files.deleteIfExists(tmp);
         Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(tmp, content, java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.SYNC);
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        // The rename is durable only once the directory is: else a power cut on first start can lose ca.crt
+        // after its key was used, or both, and the next start makes a second CA.
+        try (java.nio.channels.FileChannel dir = java.nio.channels.FileChannel.open(file.toAbsolutePath().getParent(),
+                java.nio.file.StandardOpenOption.READ)) {
+            dir.force(true);
+        }
     }
 }

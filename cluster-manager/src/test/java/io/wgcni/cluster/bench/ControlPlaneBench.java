@@ -35,6 +35,8 @@ import java.util.stream.Stream;
  * -Dorg.slf4j.simpleLogger.defaultLogLevel=warn io.wgcni.cluster.bench.ControlPlaneBench [clients] [allocations] [watchers...]}
  */
 public final class ControlPlaneBench {
+    /** Registrations carry ports from here up: a node may not register a well-known port. */
+    private static final int FIRST_PORT = 10_000;
     public static void main(String[] args) throws Exception {
         int clients = args.length > 0 ? Integer.parseInt(args[0]) : 32;
         int allocations = args.length > 1 ? Integer.parseInt(args[1]) : 5000;
@@ -109,7 +111,7 @@ public final class ControlPlaneBench {
                         }
                         String ep = m.getPeers(0).getEndpoint();
                         arrivals.get(ep)[me] = now;
-                        counts[Integer.parseInt(ep.substring(ep.indexOf(':') + 1)) - 1].incrementAndGet();
+                        counts[Integer.parseInt(ep.substring(ep.indexOf(':') + 1)) - FIRST_PORT].incrementAndGet();
                     }
 
                     @Override
@@ -148,7 +150,7 @@ public final class ControlPlaneBench {
     }
 
     private static String endpoint(int r) {
-        return "192.0.2.1:" + (r + 1);
+        return "192.0.2.1:" + (FIRST_PORT + r);
     }
 
     private static long pct(long[] sorted, int p) {

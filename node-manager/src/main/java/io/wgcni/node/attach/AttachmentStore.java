@@ -33,20 +33,25 @@ import java.util.OptionalInt;
 final class AttachmentStore implements AutoCloseable {
     static final String FILE_NAME = "attachments.db";
 
-    /** One container interface's tunnel, as stored. {@code port} is 0 until its device has bound one. */
+    /**
+     * One container interface's tunnel, as stored. {@code port} is 0 until its device has bound one. {@code network}
+     * is the CNI network's name ("" for attachments recorded before it was kept): GC and CHECK act within one.
+     */
     record Attachment(String containerId, String ifname, String netns, int slot, String privateKeyBase64, int port,
-            int mtu, long createdEpochMillis) {
+            int mtu, long createdEpochMillis, String network) {
         String owner() {
             return containerOwner(containerId, ifname);
         }
 
         Attachment withPort(int newPort) {
-            return new Attachment(containerId, ifname, netns, slot, privateKeyBase64, newPort, mtu, createdEpochMillis);
+            return new Attachment(containerId, ifname, netns, slot, privateKeyBase64, newPort, mtu, createdEpochMillis,
+                    network);
         }
 
         @Override
         public String toString() { // no key
-            return "Attachment[" + containerId + "/" + ifname + " in " + netns + ", slot " + slot + ", port " + port + "]";
+            return "Attachment[" + containerId + "/" + ifname + " in " + netns + ", network " + network + ", slot " + slot
+                    + ", port " + port + "]";
         }
     }
 
@@ -92,7 +97,17 @@ final class AttachmentStore implements AutoCloseable {
                       port         INTEGER NOT NULL,
                       mtu          INTEGER NOT NULL,
                       created      INTEGER NOT NULL,
+                      network      TEXT NOT NULL DEFAULT '',
                       PRIMARY KEY (container_id, ifname))""");
+            boolean hasNetwork = false;
+            try (ResultSet r = s.executeQuery("PRAGMA table_info(attachments)")) {
+                while (r.next()) {
+                    hasNetwork |= r.getString("name").equals("network");
+                }
+            }
+            if (!hasNetwork) { // a database from before networks were kept
+                s.execute("ALTER TABLE attachments ADD COLUMN network TEXT NOT NULL DEFAULT ''");
+            }
             try (ResultSet r = s.executeQuery("SELECT slot FROM allocations")) {
                 while (r.next()) {
                     used.set(r.getInt(1));
@@ -181,7 +196,8 @@ final class AttachmentStore implements AutoCloseable {
     /** Inserts or replaces the attachment (its slot must be allocated to it). */
     void save(Attachment a) throws IOException {
         try (PreparedStatement p = db.prepareStatement("INSERT OR REPLACE INTO attachments "
-                + "(container_id, ifname, netns, slot, private_key, port, mtu, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
+                + "(container_id, ifname, netns, slot, private_key, port, mtu, created, network)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
             p.setString(1, a.containerId());
             p.setString(2, a.ifname());
             p.setString(3, a.netns());
@@ -190,6 +206,7 @@ final class AttachmentStore implements AutoCloseable {
             p.setInt(6, a.port());
             p.setInt(7, a.mtu());
             p.setLong(8, a.createdEpochMillis());
+            p.setString(9, a.network());
             p.executeUpdate();
         } catch (SQLException e) {
             throw failure("saving " + a, e);
@@ -251,7 +268,8 @@ final class AttachmentStore implements AutoCloseable {
 
     private static Attachment attachment(ResultSet r) throws SQLException {
         return new Attachment(r.getString("container_id"), r.getString("ifname"), r.getString("netns"),
-                r.getInt("slot"), r.getString("private_key"), r.getInt("port"), r.getInt("mtu"), r.getLong("created"));
+                r.getInt("slot"), r.getString("private_key"), r.getInt("port"), r.getInt("mtu"), r.getLong("created"),
+                r.getString("network"));
     }
 
     private static IOException failure(String what, SQLException e) {

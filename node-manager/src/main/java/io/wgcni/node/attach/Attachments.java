@@ -145,6 +145,41 @@ public final class Attachments implements AutoCloseable {
         return restored;
     }
 
+    /**
+     * Detaches every attachment whose namespace is gone, or whose interface was removed from it: what a DEL that
+     * never reached node-manager (it was down, or the runtime gave up) left behind. Start-up's {@link #reconcile}
+     * does the same once; the node calls this periodically. Returns those released.
+     */
+    public synchronized List<AttachmentRef> sweep() {
+        List<AttachmentRef> released = new ArrayList<>();
+        if (closed) {
+            return released;
+        }
+        List<Attachment> all;
+        try {
+            all = store.attachments();
+        } catch (IOException e) {
+            log.error("sweep: cannot read the stored attachments: {}", e.getMessage());
+            return released;
+        }
+        for (Attachment a : all) {
+            ContainerTunnel t = tunnels.get(a.owner());
+            String gone = !Netns.isNetworkNamespace(a.netns()) ? "netns " + a.netns() + " is gone"
+                    : t != null && t.tun.isRemoved() ? "its interface was removed" : null;
+            if (gone == null) {
+                continue;
+            }
+            try {
+                log.info("{}/{}: {}, releasing {}", a.containerId(), a.ifname(), gone, addressing(a.slot()).addresses());
+                detach(a.containerId(), a.ifname());
+                released.add(AttachmentRef.newBuilder().setContainerId(a.containerId()).setIfname(a.ifname()).build());
+            } catch (IOException | RuntimeException e) {
+                log.warn("{}/{}: sweep could not detach it: {}", a.containerId(), a.ifname(), e.getMessage());
+            }
+        }
+        return released;
+    }
+
     /** What became of one stored attachment: its running tunnel, or why it is gone, or why it failed. */
     private record Restore(Attachment stored, ContainerTunnel tunnel, String gone, Exception failure) {}
 
@@ -218,7 +253,7 @@ public final class Attachments implements AutoCloseable {
                         + (network.lastSlot() - network.firstSlot() + 1) + " addresses, all taken)").asException();
             }
             Attachment a = new Attachment(id, ifname, netns, slot.getAsInt(),
-                    X25519.generatePrivateKey().toBase64(), 0, mtu, System.currentTimeMillis());
+                    X25519.generatePrivateKey().toBase64(), 0, mtu, System.currentTimeMillis(), request.getNetworkName());
             // Recorded before the interface exists: after a crash from here on, reconcile finds what to clean up.
             store.save(a);
             ContainerTunnel t = null;
@@ -302,8 +337,10 @@ public final class Attachments implements AutoCloseable {
         validateIfname(ifname);
         Attachment a;
         try {
-            a = store.attachment(id, ifname).orElseThrow(() -> Status.NOT_FOUND
-                    .withDescription("no attachment for container " + id + " interface " + ifname).asException());
+            a = store.attachment(id, ifname).filter(x -> inNetwork(x, request.getNetworkName()))
+                    .orElseThrow(() -> Status.NOT_FOUND.withDescription("no attachment for container " + id
+                            + " interface " + ifname + (request.getNetworkName().isEmpty() ? ""
+                                    : " in network " + request.getNetworkName())).asException());
         } catch (IOException e) {
             throw Status.INTERNAL.withDescription(e.getMessage()).withCause(e).asException();
         }
@@ -341,26 +378,51 @@ public final class Attachments implements AutoCloseable {
         }
     }
 
-    /** Detaches every attachment not in {@code valid}; returns those released. */
+    /**
+     * Detaches every attachment of the request's network not in {@code valid} (CNI 1.1: a network's GC touches
+     * only what belongs to it); returns those released. One that fails to detach does not stop the others: they
+     * are all tried, then the failures are reported together (INTERNAL), the rest being released.
+     */
     public synchronized List<AttachmentRef> garbageCollect(GarbageCollectRequest request) throws StatusException {
         ensureOpen();
+        if (request.getNetworkName().isEmpty()) {
+            throw invalid("network_name: GC must name the network whose attachments it collects");
+        }
         Set<String> valid = new HashSet<>();
         for (AttachmentRef r : request.getValidList()) {
             valid.add(AttachmentStore.containerOwner(r.getContainerId(), r.getIfname()));
         }
         List<AttachmentRef> released = new ArrayList<>();
+        List<String> failures = new ArrayList<>();
+        List<Attachment> all;
         try {
-            for (Attachment a : store.attachments()) {
-                if (!valid.contains(a.owner())) {
-                    detach(a.containerId(), a.ifname());
-                    released.add(AttachmentRef.newBuilder().setContainerId(a.containerId()).setIfname(a.ifname())
-                            .build());
-                }
-            }
+            all = store.attachments();
         } catch (IOException e) {
             throw Status.INTERNAL.withDescription("garbage collection: " + e.getMessage()).withCause(e).asException();
         }
+        for (Attachment a : all) {
+            if (a.network().equals(request.getNetworkName()) && !valid.contains(a.owner())) {
+                try {
+                    detach(a.containerId(), a.ifname());
+                    released.add(AttachmentRef.newBuilder().setContainerId(a.containerId()).setIfname(a.ifname())
+                            .build());
+                } catch (IOException | RuntimeException e) {
+                    log.warn("{}/{}: garbage collection could not detach it: {}", a.containerId(), a.ifname(),
+                            e.getMessage());
+                    failures.add(a.containerId() + "/" + a.ifname() + ": " + e.getMessage());
+                }
+            }
+        }
+        if (!failures.isEmpty()) {
+            throw Status.INTERNAL.withDescription("garbage collection released " + released.size() + " attachment(s)"
+                    + " but could not detach " + String.join("; ", failures)).asException();
+        }
         return released;
+    }
+
+    /** An attachment recorded without a network (before they were kept) is in whichever one asks. */
+    private static boolean inNetwork(Attachment a, String network) {
+        return network.isEmpty() || a.network().isEmpty() || a.network().equals(network);
     }
 
     /** How many attachments are recorded (running or not). */

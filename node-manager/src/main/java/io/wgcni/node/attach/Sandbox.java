@@ -37,6 +37,12 @@ final class Sandbox {
         }
     }
 
+    /**
+     * How long the work inside one container's namespace may take. Every attachment call is serialised: one hung
+     * command must not hold up every CNI call on the node for the commands' own 30 s timeouts, one after another.
+     */
+    static final java.time.Duration DEADLINE = java.time.Duration.ofSeconds(20);
+
     private Sandbox() {
     }
 
@@ -46,7 +52,7 @@ final class Sandbox {
      */
     static LinuxTun create(String netns, String ifname, int mtu, Addressing addressing, boolean replaceDefaultRoute)
             throws IOException {
-        return Netns.inNamespace(netns, () -> {
+        return Netns.inNamespace(netns, DEADLINE, () -> {
             LinuxTun tun = LinuxTun.createPersistentIn(null, ifname, mtu);
             try {
                 configure(ifname, addressing, replaceDefaultRoute);
@@ -55,7 +61,7 @@ final class Sandbox {
                 remove(tun);
                 throw e;
             }
-        });
+        }, Sandbox::remove); // made after the caller gave up: nobody will ever use it
     }
 
     /** Runs on the namespace's thread: {@code ip} forked here acts on the namespace. */
@@ -114,7 +120,7 @@ final class Sandbox {
         if (!Netns.isNetworkNamespace(netns)) {
             return "netns " + netns + " is not a network namespace (any more)";
         }
-        return Netns.inNamespace(netns, () -> {
+        return Netns.inNamespace(netns, DEADLINE, () -> {
             Links here = Links.host();
             if (!here.exists(ifname)) {
                 return "interface " + ifname + " is missing from netns " + netns;
@@ -135,6 +141,6 @@ final class Sandbox {
                 }
             }
             return null;
-        });
+        }, late -> {});
     }
 }

@@ -96,14 +96,14 @@ class AttachmentStoreTest {
                 "a directory it creates is the owner's alone");
         try (AttachmentStore store = new AttachmentStore(dir, 2, 254)) {
             int slot = store.allocate("container:abc/eth0").getAsInt();
-            store.save(new Attachment("abc", "eth0", "/var/run/netns/x", slot, key, 0, 1400, 1234));
-            store.save(new Attachment("abc", "eth0", "/var/run/netns/x", slot, key, 40001, 1400, 1234));
+            store.save(new Attachment("abc", "eth0", "/var/run/netns/x", slot, key, 0, 1400, 1234, "net-a"));
+            store.save(new Attachment("abc", "eth0", "/var/run/netns/x", slot, key, 40001, 1400, 1234, "net-a"));
         }
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(
                 dir.resolve(AttachmentStore.FILE_NAME))));
         try (AttachmentStore store = new AttachmentStore(dir, 2, 254)) {
             Attachment a = store.attachment("abc", "eth0").orElseThrow();
-            assertEquals(new Attachment("abc", "eth0", "/var/run/netns/x", 2, key, 40001, 1400, 1234), a);
+            assertEquals(new Attachment("abc", "eth0", "/var/run/netns/x", 2, key, 40001, 1400, 1234, "net-a"), a);
             assertFalse(a.toString().contains(key), "no private key in toString");
             assertEquals(OptionalInt.of(3), store.allocate("container:def/eth0"), "slot 2 is still taken");
             store.remove("abc", "eth0");
@@ -113,6 +113,30 @@ class AttachmentStoreTest {
         try (AttachmentStore store = new AttachmentStore(dir, 2, 254)) {
             assertEquals(List.of(), store.attachments());
             assertEquals(OptionalInt.of(2), store.allocate("container:ghi/eth0"));
+        }
+    }
+
+    @Test
+    void aDatabaseFromBeforeNetworksWereKeptOpensWithItsAttachmentsInNoNetwork() throws Exception {
+        String key = X25519.generatePrivateKey().toBase64();
+        try (java.sql.Connection db = java.sql.DriverManager.getConnection("jdbc:sqlite:"
+                + dir.resolve(AttachmentStore.FILE_NAME).toAbsolutePath());
+                java.sql.Statement s = db.createStatement()) {
+            s.execute("CREATE TABLE allocations (slot INTEGER PRIMARY KEY, owner TEXT NOT NULL UNIQUE)");
+            s.execute("CREATE TABLE attachments (container_id TEXT NOT NULL, ifname TEXT NOT NULL, netns TEXT NOT NULL,"
+                    + " slot INTEGER NOT NULL, private_key TEXT NOT NULL, port INTEGER NOT NULL, mtu INTEGER NOT NULL,"
+                    + " created INTEGER NOT NULL, PRIMARY KEY (container_id, ifname))");
+            s.execute("INSERT INTO allocations VALUES (2, 'container:old/eth0')");
+            s.execute("INSERT INTO attachments VALUES ('old', 'eth0', '/var/run/netns/x', 2, '" + key
+                    + "', 40000, 1400, 1)");
+        }
+        try (AttachmentStore store = new AttachmentStore(dir, 2, 254)) {
+            assertEquals(new Attachment("old", "eth0", "/var/run/netns/x", 2, key, 40000, 1400, 1, ""),
+                    store.attachment("old", "eth0").orElseThrow());
+            store.save(new Attachment("new", "eth1", "/var/run/netns/x", 3, key, 0, 1400, 2, "net-b"));
+        }
+        try (AttachmentStore store = new AttachmentStore(dir, 2, 254)) {
+            assertEquals(List.of("", "net-b"), store.attachments().stream().map(Attachment::network).toList());
         }
     }
 

@@ -63,8 +63,12 @@ class AttachmentsIT {
     }
 
     static AttachRequest attach(String id, String netns, String ifname) {
+        return attach(id, netns, ifname, "wgcni");
+    }
+
+    static AttachRequest attach(String id, String netns, String ifname, String network) {
         return AttachRequest.newBuilder().setContainerId(id).setNetns(path(netns)).setIfname(ifname)
-                .setNetworkName("wgcni").build();
+                .setNetworkName(network).build();
     }
 
     static DetachRequest detach(String id, String ifname) {
@@ -273,5 +277,56 @@ class AttachmentsIT {
         assertFalse(Links.in(nsC).exists("eth0"));
         ping(nsB, "10.100.3.1");
         assertNotEquals(0, node.hub.peers().size());
+    }
+
+    @Test
+    void garbageCollectionAndCheckActWithinOneNetwork() throws Exception {
+        String nsA = node.container("a");
+        String nsC = node.container("c");
+        attachments.attach(attach("ctr-a", nsA, "eth0", "net-a"));
+        attachments.attach(attach("ctr-a", nsA, "eth1", "net-b").toBuilder().setReplaceDefaultRoute(true).build());
+        attachments.attach(attach("ctr-c", nsC, "eth0", "net-a"));
+        // CHECK of one network does not see the other's interface.
+        checkPasses(attachments, check("ctr-a", nsA, "eth1").toBuilder().setNetworkName("net-b").build());
+        assertEquals(Status.Code.NOT_FOUND, code(() -> attachments.check(check("ctr-a", nsA, "eth1").toBuilder()
+                .setNetworkName("net-a").build())));
+        // GC of net-b with nothing valid releases net-b's eth1 only; net-a's eth0 in the same container stays.
+        List<AttachmentRef> released = attachments.garbageCollect(GarbageCollectRequest.newBuilder()
+                .setNetworkName("net-b").build());
+        assertEquals(List.of("ctr-a/eth1"), released.stream().map(r -> r.getContainerId() + "/" + r.getIfname()).toList());
+        assertFalse(Links.in(nsA).exists("eth1"));
+        assertTrue(Links.in(nsA).exists("eth0"));
+        // GC of net-a keeping ctr-a's eth0 releases ctr-c only.
+        AttachmentRef keep = AttachmentRef.newBuilder().setContainerId("ctr-a").setIfname("eth0").build();
+        released = attachments.garbageCollect(GarbageCollectRequest.newBuilder().setNetworkName("net-a").addValid(keep)
+                .build());
+        assertEquals(List.of("ctr-c/eth0"), released.stream().map(r -> r.getContainerId() + "/" + r.getIfname()).toList());
+        assertEquals(1, attachments.count());
+        ping(nsA, "10.100.3.1");
+        // A GC that names no network is refused: it cannot know what is its own.
+        assertEquals(Status.Code.INVALID_ARGUMENT, code(() -> attachments.garbageCollect(
+                GarbageCollectRequest.getDefaultInstance())));
+        assertEquals(1, attachments.count());
+    }
+
+    @Test
+    void aSweepReleasesWhatADelThatNeverArrivedLeftBehind() throws Exception {
+        String nsA = node.container("a");
+        String nsB = node.container("b");
+        attachments.attach(attach("ctr-a", nsA, "eth0"));
+        attachments.attach(attach("ctr-b", nsB, "eth0"));
+        int peers = node.hub.peers().size();
+        assertEquals(List.of(), attachments.sweep(), "nothing is gone yet");
+        // The runtime deleted ctr-a's namespace without a DEL reaching node-manager.
+        io.wgcni.tun.Netns.delete(nsA);
+        List<AttachmentRef> released = attachments.sweep();
+        assertEquals(List.of("ctr-a/eth0"), released.stream().map(r -> r.getContainerId() + "/" + r.getIfname()).toList());
+        assertEquals(1, attachments.count());
+        assertEquals(peers - 1, node.hub.peers().size(), "its wg0 peer is gone too");
+        // Its address is free again: the next container gets it.
+        String nsC = node.container("c");
+        var c = attachments.attach(attach("ctr-c", nsC, "eth0"));
+        assertEquals("10.100.3.2/24", c.getAddresses(0));
+        ping(nsB, "10.100.3.1");
     }
 }

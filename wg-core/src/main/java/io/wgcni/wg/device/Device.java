@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class Device implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Device.class);
-    static final int MAX_PEERS = 1 << 16;
+    public static final int MAX_PEERS = 1 << 16;
     /** The inner packet a data message may carry at least, whatever the MTU (a peer's MTU may be a little higher). */
     static final int MIN_INNER_LIMIT = 1500;
 

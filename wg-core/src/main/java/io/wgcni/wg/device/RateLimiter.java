@@ -7,7 +7,9 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Token buckets per source address for handshake initiations while the device is under load (the kernel's
- * ratelimiter.c): 20 per second with a burst of 5, keyed by the IPv4 address or the IPv6 /64.
+ * ratelimiter.c): 20 per second with a burst of 5, keyed by the IPv4 address or the IPv6 /64. At most
+ * {@value #MAX_ENTRIES} sources are tracked at once (the kernel's largest table): beyond, a new source is refused
+ * until idle ones are swept, so a flood from many addresses cannot grow the table without bound.
  */
 final class RateLimiter {
     static final int PACKETS_PER_SECOND = 20;
@@ -15,6 +17,7 @@ final class RateLimiter {
     private static final long PACKET_COST = 1_000_000_000L / PACKETS_PER_SECOND;
     private static final long TOKEN_MAX = PACKET_COST * PACKETS_BURSTABLE;
     private static final long IDLE = 1_000_000_000L;
+    static final int MAX_ENTRIES = 1 << 16;
 
     private record Source(byte[] bytes) {
         @Override
@@ -46,7 +49,11 @@ final class RateLimiter {
         sweep(now);
         byte[] a = address.getAddress();
         Source key = new Source(a.length == 16 ? Arrays.copyOf(a, 8) : a);
-        Bucket b = buckets.computeIfAbsent(key, k -> {
+        Bucket b = buckets.get(key);
+        if (b == null && buckets.size() >= MAX_ENTRIES) {
+            return false;
+        }
+        b = b != null ? b : buckets.computeIfAbsent(key, k -> {
             Bucket fresh = new Bucket();
             fresh.last = now;
             return fresh;

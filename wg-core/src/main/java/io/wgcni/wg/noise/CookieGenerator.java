@@ -8,10 +8,17 @@ import java.util.Arrays;
 
 /**
  * The initiator's half of the cookie mechanism: adds MAC1 (keyed by the peer's public key) to every handshake
- * message we send, remembers the last MAC1 so a cookie reply to it can be authenticated, and adds MAC2 with the
- * peer's cookie while that cookie is younger than COOKIE_REFRESH_TIME.
+ * message we send, remembers the last MAC1 so a cookie reply to it can be authenticated (once: the kernel forgets
+ * it after a reply, so a replayed or second reply is refused), and adds MAC2 with the peer's cookie while that
+ * cookie is younger than {@link #COOKIE_LIFETIME}.
  */
 public final class CookieGenerator {
+    /**
+     * The kernel's COOKIE_SECRET_MAX_AGE - COOKIE_SECRET_LATENCY: the responder changes its secret every two
+     * minutes, so a cookie stops being sent a little before, not to arrive under a secret already gone.
+     */
+    public static final long COOKIE_LIFETIME = Protocol.COOKIE_REFRESH_TIME - 5_000_000_000L;
+
     private final byte[] mac1Key = new byte[32];
     private final byte[] cookieKey = new byte[32];
     private final byte[] cookie = new byte[Protocol.MAC_LENGTH];
@@ -33,7 +40,7 @@ public final class CookieGenerator {
         Blake2s.mac(lastMac1, mac1Key, msg, off, mac1 - off);
         System.arraycopy(lastMac1, 0, msg, mac1, Protocol.MAC_LENGTH);
         hasLastMac1 = true;
-        if (hasCookie && now - cookieSet <= Protocol.COOKIE_REFRESH_TIME) {
+        if (hasCookie && now - cookieSet < COOKIE_LIFETIME) {
             byte[] mac = new byte[Protocol.MAC_LENGTH];
             Blake2s.mac(mac, cookie, msg, off, mac2 - off);
             System.arraycopy(mac, 0, msg, mac2, Protocol.MAC_LENGTH);
@@ -58,6 +65,7 @@ public final class CookieGenerator {
         Arrays.fill(opened, (byte) 0);
         hasCookie = true;
         cookieSet = now;
+        hasLastMac1 = false;
         return true;
     }
 }

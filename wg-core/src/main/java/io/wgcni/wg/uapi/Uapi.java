@@ -18,21 +18,63 @@ import org.slf4j.LoggerFactory;
 /**
  * The cross-platform userspace configuration protocol (wireguard.com/xplatform), as {@code wg} and wireguard-go
  * speak it: {@code get=1} dumps the device, {@code set=1} applies key=value lines. A set is parsed and validated
- * whole before anything is applied, so a bad line changes nothing and answers {@code errno=22}. One extension,
- * {@code stats=1}, lists the device's drop counters (wireguard-go would close the connection on it).
+ * whole before anything is applied, so a bad line changes nothing and answers {@code errno=22}; a set that would
+ * exceed {@link Device#MAX_PEERS} changes nothing either ({@code errno=28}), and one whose port or fwmark cannot
+ * be applied is rolled back. Every failed set is answered with its {@code errno=}. Lines are at most
+ * {@value #MAX_LINE} characters and a set at most {@value #MAX_SET_LINES} lines: beyond, the client gets
+ * {@code errno=90} and is disconnected (the rest of its request cannot be told apart from a next one). One
+ * extension, {@code stats=1}, lists the device's drop counters (wireguard-go would close the connection on it).
  */
 public final class Uapi {
     private static final Logger log = LoggerFactory.getLogger(Uapi.class);
+    /** Far beyond the longest valid line (an endpoint with a scoped IPv6 address, a key in hex). */
+    public static final int MAX_LINE = 4096;
+    /** Room for a full device: every peer with a key, an endpoint, a few allowed IPs. */
+    public static final int MAX_SET_LINES = 1 << 20;
+
+    /** A line or a request beyond the limits. */
+    static final class TooLongException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        TooLongException(String message) {
+            super(message);
+        }
+    }
+
+    /** {@link BufferedReader#readLine} for '\n'-terminated lines, refusing one longer than {@link #MAX_LINE}. */
+    static String readLine(BufferedReader in) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        for (int c; (c = in.read()) != -1; ) {
+            if (c == '\n') {
+                return sb.toString();
+            }
+            if (sb.length() == MAX_LINE) {
+                throw new TooLongException("a line longer than " + MAX_LINE + " characters");
+            }
+            sb.append((char) c);
+        }
+        return sb.isEmpty() ? null : sb.toString();
+    }
 
     private Uapi() {}
 
     /** Serves one client connection: operations until EOF or an unknown operation, as wireguard-go does. */
     public static void serve(Device device, BufferedReader in, Writer out) throws IOException {
-        for (String op; (op = in.readLine()) != null; ) {
+        try {
+            serveOperations(device, in, out);
+        } catch (TooLongException e) {
+            log.warn("{}: UAPI request refused: {}", device.name(), e.getMessage());
+            out.write("errno=" + UapiException.EMSGSIZE + "\n\n");
+            out.flush();
+        }
+    }
+
+    private static void serveOperations(Device device, BufferedReader in, Writer out) throws IOException {
+        for (String op; (op = readLine(in)) != null; ) {
             int errno = 0;
             switch (op) {
                 case "get=1" -> {
-                    String blank = in.readLine();
+                    String blank = readLine(in);
                     if (blank == null) {
                         return;
                     }
@@ -45,14 +87,17 @@ public final class Uapi {
                 }
                 case "set=1" -> {
                     List<String> lines = new ArrayList<>();
-                    for (String line; (line = in.readLine()) != null && !line.isEmpty(); ) {
+                    for (String line; (line = readLine(in)) != null && !line.isEmpty(); ) {
+                        if (lines.size() == MAX_SET_LINES) {
+                            throw new TooLongException("a set of more than " + MAX_SET_LINES + " lines");
+                        }
                         lines.add(line);
                     }
                     errno = set(device, lines);
                 }
                 case "stats=1" -> {
                     // Our extension (wg never sends it): the drop counters, one key=value a line.
-                    if (!"".equals(in.readLine())) {
+                    if (!"".equals(readLine(in))) {
                         return;
                     }
                     device.counters().forEach((k, v) -> {
@@ -111,11 +156,18 @@ public final class Uapi {
     public static int set(Device device, List<String> lines) {
         try {
             Plan plan = Plan.parse(lines);
-            plan.apply(device);
+            // One set at a time: the peer-count check and the changes it admits must not interleave with another.
+            synchronized (device) {
+                plan.apply(device);
+            }
             return 0;
         } catch (UapiException e) {
             log.warn("{}: UAPI set refused: {}", device.name(), e.getMessage());
             return e.errno();
+        } catch (RuntimeException e) {
+            // A failure nobody foresaw still gets its answer, never a dropped connection.
+            log.error("{}: UAPI set failed", device.name(), e);
+            return UapiException.EIO;
         }
     }
 
@@ -164,8 +216,36 @@ public final class Uapi {
             return new Plan(privateKey, listenPort, fwmark, replacePeers, peers);
         }
 
+        /** How many peers the device would have once applied; refused beyond the limit, before any change. */
+        void checkPeerLimit(Device device) throws UapiException {
+            java.util.Set<Key> after = new java.util.HashSet<>();
+            if (!replacePeers) {
+                device.peers().forEach(p -> after.add(p.publicKey()));
+            }
+            Key own = privateKey != null && !privateKey.isZero() ? io.wgcni.wg.crypto.X25519.publicKey(privateKey)
+                    : device.identity() == null ? null : device.identity().publicKey();
+            if (own != null) {
+                after.remove(own); // a device has no peer with its own key
+            }
+            for (PeerPlan p : peers) {
+                if (p.remove) {
+                    after.remove(p.publicKey);
+                } else if (!(p.updateOnly && !after.contains(p.publicKey)) && !p.publicKey.equals(own)) {
+                    after.add(p.publicKey);
+                }
+            }
+            if (after.size() > Device.MAX_PEERS) {
+                throw new UapiException(UapiException.ENOSPC, "the set would leave " + after.size() + " peers (limit "
+                        + Device.MAX_PEERS + ")");
+            }
+        }
+
         void apply(Device device) throws UapiException {
-            // The one step that can fail on a valid request goes first, so a failure still changes nothing.
+            checkPeerLimit(device);
+            // The steps that can fail on a valid request go first, each undone if a later one fails, so that a
+            // failure changes nothing.
+            int oldPort = device.listenPort();
+            int oldMark = device.fwmark();
             if (listenPort != null) {
                 try {
                     device.setListenPort(listenPort);
@@ -179,6 +259,7 @@ public final class Uapi {
                 try {
                     device.setFwmark(fwmark);
                 } catch (IOException e) {
+                    restore(device, oldPort, oldMark);
                     throw new UapiException(UapiException.EIO, "cannot set fwmark: " + e.getMessage());
                 }
             }
@@ -194,6 +275,22 @@ public final class Uapi {
                 if (id == null || !id.publicKey().equals(p.publicKey)) {
                     p.apply(device);
                 }
+            }
+        }
+    }
+
+    /** Puts the port and the mark back as they were, as far as the system lets us. */
+    private static void restore(Device device, int port, int mark) {
+        try {
+            device.setFwmark(mark);
+        } catch (IOException e) {
+            log.warn("{}: could not restore fwmark {}: {}", device.name(), Integer.toUnsignedString(mark), e.getMessage());
+        }
+        if (device.listenPort() != port) {
+            try {
+                device.setListenPort(port);
+            } catch (IOException e) {
+                log.warn("{}: could not rebind the previous listen port {}: {}", device.name(), port, e.getMessage());
             }
         }
     }

@@ -4,6 +4,8 @@ package io.wgcni.wg.uapi;
 public final class UapiException extends Exception {
     public static final int EIO = 5;
     public static final int EINVAL = 22;
+    public static final int ENOSPC = 28;
+    public static final int EMSGSIZE = 90;
     public static final int EPROTO = 71;
     public static final int EADDRINUSE = 98;
 

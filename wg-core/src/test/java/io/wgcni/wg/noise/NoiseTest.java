@@ -157,6 +157,8 @@ class NoiseTest {
         assertTrue(checker.createReply(init, 0, init.length, 0x11223344, source, 0, reply, 0));
         assertEquals(Protocol.TYPE_COOKIE_REPLY, Protocol.messageType(reply, 0, reply.length));
         assertTrue(generator.consumeReply(reply, 0, 0));
+        // A reply is taken once: the same one again (a replay) finds no MAC1 to answer.
+        assertFalse(generator.consumeReply(reply, 0, 0), "a second reply to one MAC1");
 
         byte[] retry = initiation(EPOCH + 1_000_000_000L);
         generator.addMacs(retry, 0, retry.length, 1_000 * MS);
@@ -172,6 +174,29 @@ class NoiseTest {
         byte[] badMac1 = init.clone();
         badMac1[Protocol.Initiation.MAC1] ^= 1;
         assertFalse(checker.checkMac1(badMac1, 0, badMac1.length));
+    }
+
+    @Test
+    void theInitiatorStopsSendingACookieBeforeTheRespondersSecretChanges() {
+        CookieChecker checker = new CookieChecker();
+        checker.init(bob.publicKey());
+        CookieGenerator generator = new CookieGenerator(bob.publicKey());
+        byte[] init = initiation(EPOCH);
+        generator.addMacs(init, 0, init.length, 0);
+        byte[] source = {10, 0, 0, 1, (byte) 0xca, 0x6c};
+        byte[] reply = new byte[Protocol.CookieReply.SIZE];
+        assertTrue(checker.createReply(init, 0, init.length, 0x11223344, source, 0, reply, 0));
+        assertTrue(generator.consumeReply(reply, 0, 0));
+        int mac2 = Protocol.Initiation.SIZE - Protocol.MAC_LENGTH;
+        byte[] early = initiation(EPOCH + 1);
+        generator.addMacs(early, 0, early.length, CookieGenerator.COOKIE_LIFETIME - MS);
+        assertFalse(java.util.Arrays.equals(new byte[Protocol.MAC_LENGTH],
+                java.util.Arrays.copyOfRange(early, mac2, mac2 + Protocol.MAC_LENGTH)), "MAC2 while the cookie is fresh");
+        byte[] late = initiation(EPOCH + 2);
+        generator.addMacs(late, 0, late.length, CookieGenerator.COOKIE_LIFETIME);
+        assertArrayEquals(new byte[Protocol.MAC_LENGTH], java.util.Arrays.copyOfRange(late, mac2,
+                mac2 + Protocol.MAC_LENGTH), "no MAC2 from 115 s on");
+        assertEquals(115_000 * MS, CookieGenerator.COOKIE_LIFETIME);
     }
 
     @Test

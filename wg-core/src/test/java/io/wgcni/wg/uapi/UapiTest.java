@@ -196,4 +196,101 @@ class UapiTest {
         assertNull(device.identity());
         assertTrue(!Uapi.get(device).contains("private_key="));
     }
+
+    @Test
+    void aSetBeyondThePeerLimitChangesNothingAndSaysSo() {
+        assertEquals(0, set("public_key=" + peer1.toHex(), "public_key=" + peer2.toHex()));
+        int port = device.listenPort();
+        List<String> lines = new java.util.ArrayList<>();
+        lines.add("listen_port=" + (port + 1));
+        java.util.Random random = new java.util.Random(15);
+        for (int i = 0; i < Device.MAX_PEERS - 1; i++) {
+            byte[] k = new byte[32];
+            random.nextBytes(k);
+            lines.add("public_key=" + Key.of(k).toHex());
+        }
+        // Two existing + 65,535 new: one too many.
+        assertEquals(UapiException.ENOSPC, Uapi.set(device, lines));
+        assertEquals(2, device.peers().size());
+        assertEquals(port, device.listenPort(), "nothing applied");
+        // With replace_peers the two old ones do not count, and 65,535 + 2 new is one too many again.
+        List<String> replacing = withExtra(lines, 2);
+        replacing.add(0, "replace_peers=true");
+        assertEquals(UapiException.ENOSPC, Uapi.set(device, replacing));
+        assertEquals(2, device.peers().size());
+        assertEquals(port, device.listenPort(), "nothing applied");
+    }
+
+    private static List<String> withExtra(List<String> lines, int n) {
+        List<String> out = new java.util.ArrayList<>(lines);
+        for (int i = 0; i < n; i++) {
+            byte[] k = new byte[32];
+            java.util.Arrays.fill(k, (byte) (i + 1));
+            out.add("public_key=" + Key.of(k).toHex());
+        }
+        return out;
+    }
+
+    @Test
+    void aFwmarkThatCannotBeSetPutsTheListenPortBack() throws Exception {
+        device.close();
+        MemoryNetwork.MemoryBind inner = network.newBind(InetAddress.getByName("10.0.0.3"));
+        io.wgcni.wg.io.Bind refusingMarks = new io.wgcni.wg.io.Bind() {
+            @Override
+            public int open(int port) throws java.io.IOException {
+                return inner.open(port);
+            }
+
+            @Override
+            public int receive(io.wgcni.wg.io.Packet[] packets, int max) throws java.io.IOException {
+                return inner.receive(packets, max);
+            }
+
+            @Override
+            public void send(io.wgcni.wg.io.Packet[] packets, int count, Endpoint to) throws java.io.IOException {
+                inner.send(packets, count, to);
+            }
+
+            @Override
+            public void setMark(int mark) throws java.io.IOException {
+                if (mark != 0) {
+                    throw new java.io.IOException("Operation not permitted"); // SO_MARK without CAP_NET_ADMIN
+                }
+            }
+
+            @Override
+            public void close() {
+                inner.close();
+            }
+        };
+        device = new Device("wgtest", new MemoryTun("wgtest", 1420), refusingMarks, new ManualClock(), 1);
+        device.up();
+        assertEquals(0, set("listen_port=41000"));
+        assertEquals(UapiException.EIO, set("listen_port=42000", "fwmark=7", "public_key=" + peer1.toHex()));
+        assertEquals(41000, device.listenPort());
+        assertEquals(0, device.fwmark());
+        assertEquals(0, device.peers().size());
+    }
+
+    @Test
+    void overlongLinesAndRequestsAreAnsweredAndTheClientDisconnected() throws Exception {
+        StringWriter out = new StringWriter();
+        String longLine = "set=1\nendpoint=" + "1".repeat(Uapi.MAX_LINE) + "\n\nget=1\n\n";
+        Uapi.serve(device, new BufferedReader(new StringReader(longLine)), out);
+        assertEquals("errno=" + UapiException.EMSGSIZE + "\n\n", out.toString());
+        StringBuilder many = new StringBuilder("set=1\n");
+        for (int i = 0; i <= Uapi.MAX_SET_LINES; i++) {
+            many.append("x=1\n");
+        }
+        many.append("\nget=1\n\n");
+        out = new StringWriter();
+        Uapi.serve(device, new BufferedReader(new StringReader(many.toString())), out);
+        assertEquals("errno=" + UapiException.EMSGSIZE + "\n\n", out.toString());
+        assertEquals(0, device.peers().size());
+        // A line at the limit is still read (and refused for what it says).
+        out = new StringWriter();
+        Uapi.serve(device, new BufferedReader(new StringReader("set=1\nx=" + "1".repeat(Uapi.MAX_LINE - 2)
+                + "\n\n")), out);
+        assertEquals("errno=" + UapiException.EINVAL + "\n\n", out.toString());
+    }
 }
