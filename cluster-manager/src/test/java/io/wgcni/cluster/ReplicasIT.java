@@ -53,6 +53,7 @@ class ReplicasIT {
 
     @BeforeEach
     void start() throws Exception {
+        EtcdCluster.assumeInstalled();
         etcd = EtcdCluster.start(Files.createDirectories(dir.resolve("etcd")), 3);
         for (int i = 0; i < 3; i++) {
             Path data = Files.createDirectories(dir.resolve("cm" + i));

@@ -15,6 +15,7 @@ class ControlPlaneBenchTest {
 
     @Test
     void runsSmallOnEtcd(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        io.wgcni.cluster.store.EtcdCluster.assumeInstalled();
         try (var etcd = io.wgcni.cluster.store.EtcdCluster.start(dir, 3)) {
             ControlPlaneBench.etcdUrl = etcd.url("");
             assertTrue(ControlPlaneBench.allocationsPerSecond(64, 4, 100) > 0);

@@ -52,9 +52,16 @@ public final class EtcdCluster implements AutoCloseable {
         initialCluster = String.join(",", peers);
     }
 
-    /** Starts n members and waits until each answers on its client port. Skips the test when etcd is missing. */
-    public static EtcdCluster start(Path dir, int n) throws Exception {
+    /** Skips the calling test, saying why, when etcd is not installed. */
+    public static void assumeInstalled() {
         assumeTrue(Files.isExecutable(ETCD), "etcd is not installed (apt-get install etcd-server): etcd tests skipped");
+    }
+
+    /** Starts n members and waits until each answers on its client port. */
+    public static EtcdCluster start(Path dir, int n) throws Exception {
+        if (!Files.isExecutable(ETCD)) {
+            throw new IllegalStateException(ETCD + " is missing: apt-get install etcd-server");
+        }
         EtcdCluster c = new EtcdCluster(dir, n);
         try {
             for (int i = 0; i < n; i++) {

@@ -34,6 +34,7 @@ class EtcdStoreTest {
 
     @BeforeAll
     static void startEtcd() throws Exception {
+        EtcdCluster.assumeInstalled();
         etcd = EtcdCluster.start(dir, 3);
     }
 
