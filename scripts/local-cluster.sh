@@ -311,7 +311,9 @@ control_plane() {
   local r pid state
   for ((r = 1; r <= REPLICAS; r++)); do
     pid=$(cat "$DATA/cluster-manager-r$r.pid" 2>/dev/null || echo -)
-    if kill -0 "$pid" 2>/dev/null; then state=running; else state="DOWN (see $DATA/cluster-manager-r$r.log)"; fi
+    # A killed replica may linger as a zombie until it is reaped: that is down too.
+    if kill -0 "$pid" 2>/dev/null && [[ "$(ps -o stat= -p "$pid" 2>/dev/null)" != Z* ]]; then state=running
+    else state="DOWN (see $DATA/cluster-manager-r$r.log)"; fi
     printf 'cluster-manager replica %d: %s:%d pid %s %s\n' "$r" "$UNDERLAY.254" "$((PORT + r - 1))" "$pid" "$state"
   done
   ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINTS" endpoint health 2>&1 | sed 's/^/etcd member /' || true
