@@ -26,9 +26,12 @@ step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 usage() {
   cat >&2 <<'EOF'
-Usage: ./wgcni up [--nodes N] [--containers M] [--port P]
+Usage: ./wgcni up [--nodes N] [--containers M] [--port P] [--ha [--replicas R]]
        ./wgcni status | down | graph
   up       start a cluster-manager, N nodes (default 3) and M containers per node (default 2), then prove the mesh
+           --ha: a 3-member etcd on this host's loopback (ports 23791-23793, 23801-23803; data in the data
+           directory) and R cluster-manager replicas on it (2 or 3, default 3; ports P, P+1, ...); every
+           node-manager is given all of them
   status   the table of nodes and the reachability checks of a running cluster
   down     stop everything and remove what up made (the logs stay in the data directory)
   graph    the mesh as Graphviz DOT on stdout, and data-dir/mesh.svg when `dot` is installed
@@ -80,9 +83,11 @@ container_addr() { # the container's IPv4 address, from its own interface
 }
 
 cmd_up() {
-  local nodes=3 containers=2 port=7443
+  local nodes=3 containers=2 port=7443 ha=0 replicas=1
   while [ $# -gt 0 ]; do
     case "$1" in
+      --ha) ha=1; [ "$replicas" -gt 1 ] || replicas=3; shift ;;
+      --replicas) replicas=${2:-}; shift 2 ;;
       --nodes) nodes=${2:-}; shift 2 ;;
       --containers) containers=${2:-}; shift 2 ;;
       --port) port=${2:-}; shift 2 ;;
@@ -93,6 +98,16 @@ cmd_up() {
   [[ "$nodes" =~ ^[0-9]+$ ]] && [ "$nodes" -ge 1 ] && [ "$nodes" -le 50 ] || die "--nodes must be a number from 1 to 50 (got '$nodes')" 2
   [[ "$containers" =~ ^[0-9]+$ ]] && [ "$containers" -le 50 ] || die "--containers must be a number from 0 to 50 (got '$containers')" 2
   [[ "$port" =~ ^[0-9]+$ ]] && [ "$port" -ge 1 ] && [ "$port" -le 65535 ] || die "--port must be a port number (got '$port')" 2
+  if [ "$ha" = 1 ]; then
+    [[ "$replicas" =~ ^[23]$ ]] || die "--replicas must be 2 or 3 (got '$replicas')" 2
+    command -v etcd >/dev/null && command -v etcdctl >/dev/null || die "--ha needs etcd: apt-get install etcd-server etcd-client"
+    local p
+    for p in 23791 23792 23793 23801 23802 23803; do
+      ss -Hltn "sport = :$p" | grep -q . && die "port $p is in use on this host: --ha needs 23791-23793 and 23801-23803"
+    done
+  elif [ "$replicas" != 1 ]; then
+    die "--replicas goes with --ha" 2
+  fi
   [ "$(id -u)" = 0 ] || die "run as root: it creates network namespaces"
   if running; then
     die "a cluster is already running (data in $DATA): ./wgcni status to see it, ./wgcni down to stop it"
@@ -100,9 +115,12 @@ cmd_up() {
   if [ -f "$STATE" ] || ip netns list | grep -q '^wgcni-' || ip link show "$HOST_LINK" >/dev/null 2>&1; then
     die "the remains of a cluster are still here (namespaces wgcni-* or link $HOST_LINK): ./wgcni down removes them"
   fi
-  if ss -Hltn "sport = :$port" | grep -q .; then
-    die "port $port is in use on this host: stop what listens there or choose another with --port"
-  fi
+  local r
+  for ((r = 0; r < replicas; r++)); do
+    if ss -Hltn "sport = :$((port + r))" | grep -q .; then
+      die "port $((port + r)) is in use on this host: stop what listens there or choose another with --port"
+    fi
+  done
   if ip -4 route show to match "$UNDERLAY.0/24" | grep -v '^default' | grep -q .; then
     die "$UNDERLAY.0/24 is already routed on this host; the local cluster needs it for its underlay"
   fi
@@ -113,6 +131,8 @@ cmd_up() {
 NODES=$nodes
 CONTAINERS=$containers
 PORT=$port
+HA=$ha
+REPLICAS=$replicas
 EOF
   trap 'say "wgcni: up failed; removing what it made (logs stay in $DATA)"; cmd_down >/dev/null 2>&1 || true' EXIT
 
@@ -126,11 +146,29 @@ EOF
   ip addr add "$UNDERLAY.254/24" dev "$HOST_LINK"
   ip link set "$HOST_LINK" up
 
-  step "cluster-manager on $UNDERLAY.254:$port (embedded store in $DATA/cluster-manager)"
-  setsid "$CM_BIN" serve --data-dir "$DATA/cluster-manager" --listen "$UNDERLAY.254:$port" --metrics-listen off \
-    > "$DATA/cluster-manager.log" 2>&1 < /dev/null &
-  echo $! > "$DATA/cluster-manager.pid"
-  wait_for_line "$DATA/cluster-manager.log" "cluster-manager listening on" "$!" 60 cluster-manager
+  local store=() cluster="$UNDERLAY.254:$port"
+  if [ "$ha" = 1 ]; then
+    start_etcd
+    store=(--store "etcd://$ETCD_ENDPOINTS/wgcni/")
+    step "cluster-manager replicas on $UNDERLAY.254:$port..$((port + replicas - 1)) (store: etcd)"
+    for ((r = 1; r <= replicas; r++)); do
+      install -d -m 0700 "$DATA/cluster-manager-r$r"
+      # Every replica loads the same CA, given as files: the first replica makes it, the others get a copy.
+      [ "$r" = 1 ] || install -m 0600 "$DATA/cluster-manager-r1/ca.crt" "$DATA/cluster-manager-r1/ca.key" "$DATA/cluster-manager-r$r/"
+      setsid "$CM_BIN" serve --data-dir "$DATA/cluster-manager-r$r" --listen "$UNDERLAY.254:$((port + r - 1))" \
+        --metrics-listen off "${store[@]}" > "$DATA/cluster-manager-r$r.log" 2>&1 < /dev/null &
+      echo $! > "$DATA/cluster-manager-r$r.pid"
+      wait_for_line "$DATA/cluster-manager-r$r.log" "cluster-manager listening on" "$!" 60 "cluster-manager replica $r"
+      [ "$r" = 1 ] || cluster="$cluster,$UNDERLAY.254:$((port + r - 1))"
+    done
+    ln -sfn cluster-manager-r1 "$DATA/cluster-manager"
+  else
+    step "cluster-manager on $UNDERLAY.254:$port (embedded store in $DATA/cluster-manager)"
+    setsid "$CM_BIN" serve --data-dir "$DATA/cluster-manager" --listen "$UNDERLAY.254:$port" --metrics-listen off \
+      > "$DATA/cluster-manager.log" 2>&1 < /dev/null &
+    echo $! > "$DATA/cluster-manager.pid"
+    wait_for_line "$DATA/cluster-manager.log" "cluster-manager listening on" "$!" 60 cluster-manager
+  fi
 
   local n c
   for ((n = 1; n <= nodes; n++)); do
@@ -145,9 +183,9 @@ EOF
     ip -n "$ns" addr add "$UNDERLAY.$n/24" dev eth0
     ip -n "$ns" link set eth0 up
     ip -n "$ns" route add default via "$UNDERLAY.254"
-    "$CM_BIN" token create --data-dir "$DATA/cluster-manager" --ttl 1h > "$dir/join-token"
+    "$CM_BIN" token create --data-dir "$DATA/cluster-manager" "${store[@]}" --ttl 1h > "$dir/join-token"
     chmod 0600 "$dir/join-token"
-    setsid ip netns exec "$ns" "$NM_BIN" run --cluster "$UNDERLAY.254:$port" --join-token-file "$dir/join-token" \
+    setsid ip netns exec "$ns" "$NM_BIN" run --cluster "$cluster" --join-token-file "$dir/join-token" \
       --node-name "node$n" --data-dir "$dir/state" --interface "$(node_if "$n")" \
       --socket "$dir/node.sock" --cni-socket "$dir/cni.sock" --metrics-listen off \
       > "$dir/node-manager.log" 2>&1 < /dev/null &
@@ -242,9 +280,52 @@ table() {
   done
 }
 
+ETCD_ENDPOINTS=127.0.0.1:23791,127.0.0.1:23792,127.0.0.1:23793
+
+# Three etcd members on the host's loopback, data and logs in the data directory.
+start_etcd() {
+  step "etcd: 3 members on 127.0.0.1:23791-23793 (data in $DATA/etcd)"
+  local m peers="e1=http://127.0.0.1:23801,e2=http://127.0.0.1:23802,e3=http://127.0.0.1:23803"
+  install -d -m 0700 "$DATA/etcd"
+  for m in 1 2 3; do
+    setsid etcd --name "e$m" --data-dir "$DATA/etcd/e$m" \
+      --listen-client-urls "http://127.0.0.1:2379$m" --advertise-client-urls "http://127.0.0.1:2379$m" \
+      --listen-peer-urls "http://127.0.0.1:2380$m" --initial-advertise-peer-urls "http://127.0.0.1:2380$m" \
+      --initial-cluster "$peers" --initial-cluster-state new --initial-cluster-token "wgcni-local" \
+      --auto-compaction-mode revision --auto-compaction-retention 10000 \
+      > "$DATA/etcd-e$m.log" 2>&1 < /dev/null &
+    echo $! > "$DATA/etcd-e$m.pid"
+  done
+  local i
+  for ((i = 0; ; i++)); do
+    ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINTS" endpoint health >/dev/null 2>&1 && break
+    [ "$i" -lt 150 ] || die "etcd is not healthy after 30 s (see $DATA/etcd-e*.log)"
+    sleep 0.2
+  done
+}
+
+# The replicas (process, address) and the etcd members' health.
+control_plane() {
+  [ "${HA:-0}" = 1 ] || { printf 'cluster-manager: pid %s on %s:%s, embedded store\n' \
+    "$(cat "$DATA/cluster-manager.pid" 2>/dev/null)" "$UNDERLAY.254" "$PORT"; return 0; }
+  local r pid state
+  for ((r = 1; r <= REPLICAS; r++)); do
+    pid=$(cat "$DATA/cluster-manager-r$r.pid" 2>/dev/null || echo -)
+    # A killed replica may linger as a zombie until it is reaped: that is down too.
+    if kill -0 "$pid" 2>/dev/null && [[ "$(ps -o stat= -p "$pid" 2>/dev/null)" != Z* ]]; then state=running
+    else state="DOWN (see $DATA/cluster-manager-r$r.log)"; fi
+    printf 'cluster-manager replica %d: %s:%d pid %s %s\n' "$r" "$UNDERLAY.254" "$((PORT + r - 1))" "$pid" "$state"
+  done
+  ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINTS" endpoint health 2>&1 | sed 's/^/etcd member /' || true
+  ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINTS" --command-timeout=2s get --prefix --keys-only /wgcni/replicas/ 2>/dev/null \
+    | grep . | sed 's|^/wgcni/replicas/|etcd lists replica |' || true
+}
+
 cmd_status() {
   load_state
   running || die "the cluster in $DATA is not running (./wgcni down cleans up, then ./wgcni up)"
+  control_plane
+  echo
   table
   echo
   checks
@@ -330,13 +411,15 @@ cmd_down() {
   done
   for f in "$DATA"/node*/node-manager.pid; do [ -e "$f" ] && stop_pid "$f"; done
   stop_pid "$DATA/cluster-manager.pid"
+  for f in "$DATA"/cluster-manager-r*.pid; do [ -e "$f" ] && stop_pid "$f"; done
+  for f in "$DATA"/etcd-e*.pid; do [ -e "$f" ] && stop_pid "$f"; done
   for ns in $(ip netns list | awk '/^wgcni-/ {print $1}'); do ip netns delete "$ns" 2>/dev/null || true; done
   ip link del "$HOST_LINK" 2>/dev/null || true
   # A node-manager that had to be killed cannot remove its UAPI socket.
   for f in /var/run/wireguard/wgcni-n*.sock; do [ -e "$f" ] && rm -f "$f"; done
   rm -f "$DATA"/node*/*.sock "$STATE"
   # The cluster is gone: its store, keys and tokens go with it (a new `up` starts a new cluster).
-  rm -rf "$DATA/cluster-manager" "$DATA"/node*/state "$DATA"/node*/join-token "$DATA"/node*/*.result.json
+  rm -rf "$DATA/cluster-manager" "$DATA"/cluster-manager-r[0-9] "$DATA/etcd" "$DATA"/node*/state "$DATA"/node*/join-token "$DATA"/node*/*.result.json
   say "wgcni: stopped; logs and state stay in $DATA"
 }
 

@@ -14,8 +14,11 @@ import io.wgcni.cluster.auth.Pki;
 import io.wgcni.cluster.auth.Tokens;
 import io.wgcni.cluster.ipam.Ipam;
 import io.wgcni.cluster.ipam.IpamSettings;
+import io.wgcni.cluster.store.EtcdStore;
+import io.wgcni.cluster.store.Layout;
 import io.wgcni.cluster.store.SqliteStore;
 import io.wgcni.cluster.store.Store;
+import io.wgcni.cluster.store.StoreException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -27,6 +30,7 @@ import java.security.KeyPair;
 import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -46,28 +50,34 @@ public final class ClusterManager implements AutoCloseable {
     /**
      * How to run. Null IPAM fields mean "as stored, or the default on first start". metricsListen null: no
      * metrics endpoint. maxBatch: the store's group-commit limit. watchQueueLimit: how far a watcher may fall
-     * behind before its stream is closed.
+     * behind before its stream is closed. etcd: the shared store, or null for the embedded one in dataDir.
      */
     public record Options(Path dataDir, String listen, String metricsListen, String clusterCidr,
             Integer nodePrefixLength, String clusterCidrV6, Integer nodePrefixLengthV6, List<String> serverNames,
-            int maxBatch, int watchQueueLimit) {
+            int maxBatch, int watchQueueLimit, EtcdStore.Config etcd) {
         public static Options defaults(Path dataDir) {
-            return new Options(dataDir, "127.0.0.1:0", null, null, null, null, null, List.of(), 256, WatchHub.QUEUE_LIMIT);
+            return new Options(dataDir, "127.0.0.1:0", null, null, null, null, null, List.of(), 256, WatchHub.QUEUE_LIMIT,
+                    null);
         }
 
         public Options withListen(String listen, String metricsListen) {
             return new Options(dataDir, listen, metricsListen, clusterCidr, nodePrefixLength, clusterCidrV6,
-                    nodePrefixLengthV6, serverNames, maxBatch, watchQueueLimit);
+                    nodePrefixLengthV6, serverNames, maxBatch, watchQueueLimit, etcd);
         }
 
         public Options withCidr(String v4, Integer v4Length, String v6, Integer v6Length) {
             return new Options(dataDir, listen, metricsListen, v4, v4Length, v6, v6Length, serverNames, maxBatch,
-                    watchQueueLimit);
+                    watchQueueLimit, etcd);
         }
 
         public Options withLimits(int maxBatch, int watchQueueLimit) {
             return new Options(dataDir, listen, metricsListen, clusterCidr, nodePrefixLength, clusterCidrV6,
-                    nodePrefixLengthV6, serverNames, maxBatch, watchQueueLimit);
+                    nodePrefixLengthV6, serverNames, maxBatch, watchQueueLimit, etcd);
+        }
+
+        public Options withEtcd(EtcdStore.Config etcd) {
+            return new Options(dataDir, listen, metricsListen, clusterCidr, nodePrefixLength, clusterCidrV6,
+                    nodePrefixLengthV6, serverNames, maxBatch, watchQueueLimit, etcd);
         }
     }
 
@@ -84,10 +94,13 @@ public final class ClusterManager implements AutoCloseable {
     private ClusterManager(Options o) throws IOException {
         HostPort listen = HostPort.parse("--listen", o.listen(), true);
         HostPort metricsListen = o.metricsListen() == null ? null : HostPort.parse("--metrics-listen", o.metricsListen(), true);
-        pki = Pki.loadOrCreate(prepare(o.dataDir()));
-        Pki.ServerIdentity identity = pki.issueServer(o.dataDir(), o.serverNames());
-        store = new SqliteStore(o.dataDir().resolve(STORE_FILE), o.maxBatch());
+        store = openStore(o.dataDir(), o.etcd(), o.maxBatch());
         try {
+            pki = loadPki(o.dataDir(), store, o.etcd());
+            if (store instanceof EtcdStore etcd) {
+                etcd.start(replicaName(), "listen=" + o.listen());
+            }
+            Pki.ServerIdentity identity = pki.issueServer(o.dataDir(), o.serverNames());
             IpamSettings settings = Ipam.settle(store, o.clusterCidr(), o.nodePrefixLength(), o.clusterCidrV6(),
                     o.nodePrefixLengthV6());
             ipam = new Ipam(store, settings);
@@ -109,6 +122,13 @@ public final class ClusterManager implements AutoCloseable {
             store.close();
             replies.shutdownNow();
             throw e;
+        }
+        if (store instanceof EtcdStore etcd) {
+            try {
+                etcd.announce("listen=" + new HostPort(address().getAddress().getHostAddress(), address().getPort()));
+            } catch (StoreException e) {
+                log.warn("could not record this replica's address in etcd: {}", e.getMessage());
+            }
         }
         health.setStatus("", ServingStatus.SERVING);
         health.setStatus(ClusterGrpc.SERVICE_NAME, ServingStatus.SERVING);
@@ -170,6 +190,44 @@ public final class ClusterManager implements AutoCloseable {
         store.close();
         replies.shutdown();
         log.info("cluster-manager stopped");
+    }
+
+    /**
+     * The embedded store in dataDir (etcd null), or the etcd one (waiting up to a minute for an endpoint to
+     * answer, saying which do not). The caller must check it with {@link #loadPki} before writing to it.
+     */
+    public static Store openStore(Path dataDir, EtcdStore.Config etcd, int maxBatch) throws IOException {
+        prepare(dataDir);
+        if (etcd == null) {
+            return new SqliteStore(dataDir.resolve(STORE_FILE), maxBatch);
+        }
+        return EtcdStore.open(etcd, Duration.ofMinutes(1));
+    }
+
+    /**
+     * The CA in dataDir, checked against the store's cluster marker (written on the first start). A shared store
+     * that belongs to a cluster already needs that cluster's CA: a replica never makes one of its own then.
+     */
+    public static Pki loadPki(Path dataDir, Store store, EtcdStore.Config etcd) throws IOException {
+        String where = etcd == null ? dataDir.resolve(STORE_FILE).toString() : etcd.describe();
+        if (etcd != null && !Pki.exists(dataDir) && Layout.caOf(store).isPresent()) {
+            throw new IOException(where + " belongs to a cluster (CA key sha256:" + Layout.caOf(store).get() + ") and "
+                    + dataDir + " holds no CA: copy ca.crt and ca.key (mode 0600) from another replica's data directory");
+        }
+        Pki pki = Pki.loadOrCreate(dataDir);
+        Layout.claim(store, pki.caKeyHash(), where, etcd == null);
+        return pki;
+    }
+
+    /** This replica's name among the others on the same etcd: host and process. */
+    static String replicaName() {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            host = "localhost";
+        }
+        return host + "-" + ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime() & 0xffffff);
     }
 
     /** Creates the data directory (mode 0700) if needed. */

@@ -7,7 +7,8 @@ import io.wgcni.api.cluster.v1.Peer;
 import io.wgcni.api.cluster.v1.RemoveNodeRequest;
 import io.wgcni.cluster.auth.Pki;
 import io.wgcni.cluster.auth.Tokens;
-import io.wgcni.cluster.store.SqliteStore;
+import io.wgcni.cluster.store.EtcdStore;
+import io.wgcni.cluster.store.Store;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -63,12 +64,14 @@ public final class Main {
         Integer nodePrefixLengthV6;
         @Option(names = "--server-name", split = ",", description = "Extra DNS names or IPs for the server certificate.")
         List<String> serverNames = List.of();
+        @CommandLine.Mixin
+        StoreOptions store = new StoreOptions();
 
         @Override
         public Integer call() throws Exception {
             ClusterManager.Options options = new ClusterManager.Options(dataDir, listen,
                     metricsListen.equals("off") ? null : metricsListen, clusterCidr, nodePrefixLength, clusterCidrV6,
-                    nodePrefixLengthV6, serverNames, 256, WatchHub.QUEUE_LIMIT);
+                    nodePrefixLengthV6, serverNames, 256, WatchHub.QUEUE_LIMIT, store.etcd());
             ClusterManager manager = ClusterManager.start(options);
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -87,13 +90,67 @@ public final class Main {
             subcommands = {TokenCreate.class, TokenList.class, TokenDelete.class})
     static final class Token {}
 
+    /** Where the state is: the embedded SQLite file in the data directory, or etcd (shared by replicas). */
+    static final class StoreOptions {
+        @Option(names = "--store", defaultValue = "sqlite", description = "sqlite (store.db in --data-dir), or"
+                + " etcd://HOST:PORT[,HOST:PORT...][/PREFIX/] (etcds:// for TLS; prefix default /wgcni/) (default ${DEFAULT-VALUE}).")
+        String store;
+        @Option(names = "--etcd-ca-file", description = "CA certificate (PEM) that signed the etcd servers' certificates (etcds://).")
+        Path caFile;
+        @Option(names = "--etcd-cert-file", description = "Client certificate (PEM) for etcd, with --etcd-key-file.")
+        Path certFile;
+        @Option(names = "--etcd-key-file", description = "Client private key (PKCS#8 PEM) for etcd.")
+        Path keyFile;
+        @Option(names = "--etcd-user", description = "etcd user name (with --etcd-password-file).")
+        String user;
+        @Option(names = "--etcd-password-file", description = "File whose first line is the etcd user's password.")
+        Path passwordFile;
+
+        /** The etcd settings, or null for the embedded store. */
+        EtcdStore.Config etcd() throws IOException {
+            if (store.equals("sqlite")) {
+                if (caFile != null || certFile != null || keyFile != null || user != null || passwordFile != null) {
+                    throw new IllegalArgumentException("--etcd-* options need --store etcd://...");
+                }
+                return null;
+            }
+            EtcdStore.Config c = EtcdStore.Config.parse(store);
+            if ((certFile == null) != (keyFile == null)) {
+                throw new IllegalArgumentException("--etcd-cert-file and --etcd-key-file go together");
+            }
+            if ((user == null) != (passwordFile == null)) {
+                throw new IllegalArgumentException("--etcd-user and --etcd-password-file go together");
+            }
+            if (caFile != null || certFile != null) {
+                c = c.withTls(caFile, certFile, keyFile);
+            }
+            if (user != null) {
+                c = c.withAuth(user, EtcdStore.readPassword(passwordFile));
+            }
+            return c;
+        }
+    }
+
     static class DataDir {
         @Option(names = "--data-dir", defaultValue = DEFAULT_DATA_DIR, description = "The cluster-manager's data directory (default ${DEFAULT-VALUE}).")
         Path dataDir;
+        @CommandLine.Mixin
+        StoreOptions storeOptions = new StoreOptions();
 
-        SqliteStore openStore() throws IOException {
-            ClusterManager.prepare(dataDir);
-            return new SqliteStore(dataDir.resolve(ClusterManager.STORE_FILE), 1);
+        /**
+         * The store the server uses, checked against this data directory's CA. An etcd store is not started (no
+         * watch, not listed among the replicas): the commands only read and compare-and-set.
+         */
+        Store openStore() throws IOException {
+            EtcdStore.Config etcd = storeOptions.etcd();
+            Store store = ClusterManager.openStore(dataDir, etcd, 1);
+            try {
+                ClusterManager.loadPki(dataDir, store, etcd);
+            } catch (IOException | RuntimeException e) {
+                store.close();
+                throw e;
+            }
+            return store;
         }
     }
 
@@ -105,8 +162,8 @@ public final class Main {
         @Override
         public Integer call() throws Exception {
             Duration validity = parseDuration(ttl);
-            Pki pki = Pki.loadOrCreate(ClusterManager.prepare(dataDir));
-            try (SqliteStore store = openStore()) {
+            try (Store store = openStore()) {
+                Pki pki = Pki.loadOrCreate(dataDir);
                 System.out.println(new Tokens(store, Clock.systemUTC()).create(validity, pki.caKeyHash()));
             }
             return 0;
@@ -117,7 +174,7 @@ public final class Main {
     static final class TokenList extends DataDir implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
-            try (SqliteStore store = openStore()) {
+            try (Store store = openStore()) {
                 for (Tokens.Token t : new Tokens(store, Clock.systemUTC()).list()) {
                     System.out.println(t.id() + "\t" + t.expires());
                 }
@@ -133,7 +190,7 @@ public final class Main {
 
         @Override
         public Integer call() throws Exception {
-            try (SqliteStore store = openStore()) {
+            try (Store store = openStore()) {
                 if (!new Tokens(store, Clock.systemUTC()).delete(id)) {
                     System.err.println("cluster-manager: no token " + id);
                     return 1;

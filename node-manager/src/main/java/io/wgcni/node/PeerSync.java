@@ -141,6 +141,7 @@ final class PeerSync implements AutoCloseable {
 
     private void watch(Supplier<ClusterGrpc.ClusterBlockingStub> stub, Consumer<Peer> onSelf) {
         Duration backoff = MIN_BACKOFF;
+        java.util.concurrent.atomic.AtomicBoolean heard = new java.util.concurrent.atomic.AtomicBoolean();
         while (!closed) {
             Context.CancellableContext ctx = Context.current().withCancellation();
             call = ctx;
@@ -150,6 +151,7 @@ final class PeerSync implements AutoCloseable {
                             .watchPeers(WatchPeersRequest.newBuilder().setSinceRevision(revision).build());
                     while (it.hasNext()) {
                         apply(it.next(), onSelf);
+                        heard.set(true);
                     }
                 });
                 if (!closed) {
@@ -169,6 +171,10 @@ final class PeerSync implements AutoCloseable {
                 log.warn("Watching peers failed: retrying in {} ms", backoff.toMillis(), e);
             } finally {
                 ctx.cancel(null);
+            }
+            if (heard.getAndSet(false)) {
+                // The stream worked before it broke (its replica went away, say): the next one gets a quick retry.
+                backoff = MIN_BACKOFF;
             }
             try {
                 Thread.sleep(backoff);

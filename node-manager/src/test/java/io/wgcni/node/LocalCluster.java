@@ -44,6 +44,12 @@ public final class LocalCluster implements AutoCloseable {
     private final EpollEventLoopGroup group = new EpollEventLoopGroup(1);
     private Process clusterManager;
     private List<String> clusterManagerArgs = List.of();
+    /** 0: one cluster-manager on SQLite; otherwise that many replicas on a 3-member etcd inside the hub. */
+    private int replicas;
+    private final List<Process> replicaProcesses = new ArrayList<>();
+    private final List<Process> etcdMembers = new ArrayList<>();
+    private String clusterTarget = UNDERLAY + ".254:" + CLUSTER_PORT;
+    static final String ETCD = "etcd://127.0.0.1:23791,127.0.0.1:23792,127.0.0.1:23793/wgcni/";
     private String joinToken;
     private int containers;
 
@@ -60,19 +66,34 @@ public final class LocalCluster implements AutoCloseable {
     public static LocalCluster start(Path work, int nodes, String... clusterManagerArgs) throws Exception {
         LocalCluster c = new LocalCluster(work);
         c.clusterManagerArgs = List.of(clusterManagerArgs);
+        return c.boot(nodes);
+    }
+
+    private LocalCluster boot(int nodes) throws Exception {
         try {
-            c.startHub();
+            startHub();
             for (int i = 1; i <= nodes; i++) {
-                c.addNode().start();
+                addNode().start();
             }
-            for (NodeProcess n : c.nodes) {
+            for (NodeProcess n : this.nodes) {
                 n.awaitReady();
             }
-            return c;
+            return this;
         } catch (Exception | Error e) {
-            c.close();
+            close();
             throw e;
         }
+    }
+
+    /**
+     * As {@link #start(Path, int)}, with the control plane made to survive a machine: a 3-member etcd on the hub's
+     * loopback and {@code replicas} cluster-managers on it (192.168.77.254, ports 7443...); every node-manager is
+     * given all of them.
+     */
+    public static LocalCluster startHa(Path work, int nodes, int replicas) throws Exception {
+        LocalCluster c = new LocalCluster(work);
+        c.replicas = replicas;
+        return c.boot(nodes);
     }
 
     private void startHub() throws Exception {
@@ -80,6 +101,12 @@ public final class LocalCluster implements AutoCloseable {
         run("ip", "-n", hub, "link", "add", "nm" + tag + "br", "type", "bridge");
         run("ip", "-n", hub, "address", "add", UNDERLAY + ".254/24", "dev", "nm" + tag + "br");
         run("ip", "-n", hub, "link", "set", "nm" + tag + "br", "up");
+        if (replicas > 0) {
+            startControlPlane();
+            joinToken = run("ip", "netns", "exec", hub, root.resolve("bin/cluster-manager").toString(), "token",
+                    "create", "--data-dir", work.resolve("cluster-manager").toString(), "--store", ETCD).strip();
+            return;
+        }
         startClusterManager();
         joinToken = run(root.resolve("bin/cluster-manager").toString(), "token", "create", "--data-dir",
                 work.resolve("cluster-manager").toString()).strip();
@@ -95,6 +122,50 @@ public final class LocalCluster implements AutoCloseable {
         cmd.addAll(clusterManagerArgs);
         clusterManager = start(hub, log, cmd.toArray(String[]::new));
         awaitLog(log, "cluster-manager listening on", offset, 60, clusterManager);
+    }
+
+    private void startControlPlane() throws Exception {
+        String peers = "e1=http://127.0.0.1:23801,e2=http://127.0.0.1:23802,e3=http://127.0.0.1:23803";
+        for (int m = 1; m <= 3; m++) {
+            etcdMembers.add(start(hub, work.resolve("etcd-e" + m + ".log"), "/usr/bin/etcd", "--name", "e" + m,
+                    "--data-dir", work.resolve("etcd-e" + m).toString(),
+                    "--listen-client-urls", "http://127.0.0.1:2379" + m, "--advertise-client-urls", "http://127.0.0.1:2379" + m,
+                    "--listen-peer-urls", "http://127.0.0.1:2380" + m, "--initial-advertise-peer-urls", "http://127.0.0.1:2380" + m,
+                    "--initial-cluster", peers, "--initial-cluster-state", "new", "--initial-cluster-token", "nm" + tag,
+                    "--heartbeat-interval", "100", "--election-timeout", "1000"));
+        }
+        List<String> targets = new ArrayList<>();
+        for (int r = 1; r <= replicas; r++) {
+            Path data = Files.createDirectories(work.resolve(r == 1 ? "cluster-manager" : "cluster-manager-" + r));
+            if (r > 1) {
+                for (String f : List.of("ca.crt", "ca.key")) {
+                    Files.copy(work.resolve("cluster-manager").resolve(f), data.resolve(f),
+                            java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+                }
+            }
+            String listen = UNDERLAY + ".254:" + (CLUSTER_PORT + r - 1);
+            Path log = work.resolve("cluster-manager-" + r + ".log");
+            Process p = start(hub, log, root.resolve("bin/cluster-manager").toString(), "serve", "--data-dir",
+                    data.toString(), "--listen", listen, "--metrics-listen", "off", "--store", ETCD);
+            replicaProcesses.add(p);
+            awaitLog(log, "cluster-manager listening on", 0, 90, p);
+            targets.add(listen);
+        }
+        clusterTarget = String.join(",", targets);
+    }
+
+    /** SIGKILL of cluster-manager replica r (1-based). */
+    public void killReplica(int r) throws InterruptedException {
+        Process p = replicaProcesses.get(r - 1);
+        p.destroyForcibly();
+        p.waitFor(10, TimeUnit.SECONDS);
+    }
+
+    /** SIGKILL of etcd member m (1-based). */
+    public void killEtcdMember(int m) throws InterruptedException {
+        Process p = etcdMembers.get(m - 1);
+        p.destroyForcibly();
+        p.waitFor(10, TimeUnit.SECONDS);
     }
 
     /** Kills the cluster-manager with SIGKILL and starts it again on the same data. */
@@ -114,7 +185,7 @@ public final class LocalCluster implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", hub,
                 root.resolve("bin/cluster-manager").toString()));
         cmd.addAll(List.of(args));
-        cmd.addAll(List.of("--target", UNDERLAY + ".254:" + CLUSTER_PORT, "--credentials", admin.toString()));
+        cmd.addAll(List.of("--target", clusterTarget, "--credentials", admin.toString()));
         return run(cmd.toArray(String[]::new));
     }
 
@@ -229,7 +300,7 @@ public final class LocalCluster implements AutoCloseable {
         public NodeProcess start(String... extra) throws IOException {
             logOffset = Files.exists(log) ? Files.size(log) : 0;
             List<String> cmd = new ArrayList<>(List.of(root.resolve("bin/node-manager").toString(), "run",
-                    "--cluster", UNDERLAY + ".254:" + CLUSTER_PORT, "--join-token", joinToken, "--node-name", name,
+                    "--cluster", clusterTarget, "--join-token", joinToken, "--node-name", name,
                     "--data-dir", dataDir.toString(), "--interface", iface, "--socket", socket.toString(),
                     "--cni-socket", cniSocket.toString()));
             // Metrics stay on their default, 127.0.0.1:9711: each node has a loopback of its own.

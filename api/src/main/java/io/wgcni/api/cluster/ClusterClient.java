@@ -34,6 +34,10 @@ public final class ClusterClient implements AutoCloseable {
     /** The DNS name in every cluster-manager server certificate; the client checks it whatever the address. */
     public static final String SERVER_NAME = "wgcni-cluster-manager";
 
+    static {
+        EndpointsResolver.register();
+    }
+
     private final ManagedChannel channel;
 
     private ClusterClient(ManagedChannel channel) {
@@ -78,7 +82,10 @@ public final class ClusterClient implements AutoCloseable {
         }
     }
 
-    /** Opens a mutual-TLS channel to target ("host:port" or "[v6]:port") with the given identity. */
+    /**
+     * Opens a mutual-TLS channel to target ("host:port" or "[v6]:port", or several of them separated by commas:
+     * the cluster-manager replicas) with the given identity.
+     */
     public static ClusterClient connect(String target, Credentials credentials) throws IOException {
         try {
             KeyStore keys = KeyStore.getInstance("PKCS12");
@@ -123,9 +130,17 @@ public final class ClusterClient implements AutoCloseable {
         }
     }
 
-    private static ManagedChannel channel(String target, ChannelCredentials tls) {
+    /**
+     * One channel over every replica: target is host:port, or several separated by commas, and a host name
+     * may resolve to several addresses. Calls are spread over the replicas that answer (round robin); a replica
+     * that goes away is dropped from the rotation at once and reconnected in the background with gRPC's
+     * backoff, so a caller that retries an UNAVAILABLE call lands on another replica.
+     */
+    static ManagedChannel channel(String target, ChannelCredentials tls) {
+        String t = target.contains(",") ? EndpointsResolver.SCHEME + ":///" + target : target;
         // Keepalives notice a dead server under a long WatchPeers stream (the server permits one every 10 s).
-        return NettyChannelBuilder.forTarget(target, tls).overrideAuthority(SERVER_NAME)
+        return NettyChannelBuilder.forTarget(t, tls).overrideAuthority(SERVER_NAME)
+                .defaultLoadBalancingPolicy("round_robin")
                 .keepAliveTime(30, TimeUnit.SECONDS).keepAliveTimeout(10, TimeUnit.SECONDS).build();
     }
 

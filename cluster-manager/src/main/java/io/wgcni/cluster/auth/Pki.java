@@ -66,6 +66,11 @@ public final class Pki {
         this.caKey = caKey;
     }
 
+    /** True when dataDir holds a CA (both files; {@link #loadOrCreate} reports a half). */
+    public static boolean exists(Path dataDir) {
+        return Files.exists(dataDir.resolve("ca.crt")) || Files.exists(dataDir.resolve("ca.key"));
+    }
+
     /** Loads the CA from dataDir, creating it on first use. */
     public static Pki loadOrCreate(Path dataDir) throws IOException {
         Path crt = dataDir.resolve("ca.crt");

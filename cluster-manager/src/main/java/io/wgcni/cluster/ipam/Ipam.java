@@ -192,8 +192,18 @@ public final class Ipam {
         return NODE + node;
     }
 
-    public synchronized Optional<Allocation> get(String node) {
-        return Optional.ofNullable(byNode.get(node));
+    /**
+     * The node's allocation. One this view does not have yet is read from the store: with replicas, another
+     * may have made it a moment ago, and acknowledged it, before this replica's watch brought it here.
+     */
+    public Optional<Allocation> get(String node) {
+        synchronized (this) {
+            Allocation a = byNode.get(node);
+            if (a != null) {
+                return Optional.of(a);
+            }
+        }
+        return store.get(NODE + node).map(kv -> allocation(node, kv.value(), kv.modRevision()));
     }
 
     /** The ops that give a node's subnet back, for the caller's transaction (which should compare a.key()). */
@@ -233,9 +243,14 @@ public final class Ipam {
     }
 
     private void put(String node, byte[] value, long revision) {
+        Allocation a = allocation(node, value, revision);
+        byNode.put(node, a);
+        allocated.set(a.index());
+    }
+
+    private Allocation allocation(String node, byte[] value, long revision) {
         int index = Integer.parseInt(new String(value, StandardCharsets.UTF_8));
-        byNode.put(node, new Allocation(node, index, settings.v4Subnet(index), settings.v6Subnet(index), revision));
-        allocated.set(index);
+        return new Allocation(node, index, settings.v4Subnet(index), settings.v6Subnet(index), revision);
     }
 
     /** Keeps the view current with every committed change (runs on the store's writer thread). */

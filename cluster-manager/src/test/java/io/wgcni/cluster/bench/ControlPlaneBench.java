@@ -8,6 +8,8 @@ import io.wgcni.api.cluster.v1.RegisterPeerRequest;
 import io.wgcni.api.cluster.v1.WatchPeersRequest;
 import io.wgcni.api.cluster.v1.WatchPeersResponse;
 import io.wgcni.cluster.ClusterManager;
+import io.wgcni.cluster.store.EtcdCluster;
+import io.wgcni.cluster.store.EtcdStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,10 +35,15 @@ import java.util.stream.Stream;
  * </ul>
  * Run: {@code java -cp cluster-manager/target/test-classes:cluster-manager/target/cluster-manager.jar:'cluster-manager/target/lib/*'
  * -Dorg.slf4j.simpleLogger.defaultLogLevel=warn io.wgcni.cluster.bench.ControlPlaneBench [clients] [allocations] [watchers...]}
+ * It runs everything on the embedded SQLite store, then again on a 3-member etcd that it starts on loopback
+ * (Debian's etcd-server; its members' data in a temporary directory), with the cluster-manager as its client.
  */
 public final class ControlPlaneBench {
     /** Registrations carry ports from here up: a node may not register a well-known port. */
     private static final int FIRST_PORT = 10_000;
+    /** The etcd every Server of the current run uses (a fresh prefix each), or null for SQLite. */
+    static volatile String etcdUrl;
+
     public static void main(String[] args) throws Exception {
         int clients = args.length > 0 ? Integer.parseInt(args[0]) : 32;
         int allocations = args.length > 1 ? Integer.parseInt(args[1]) : 5000;
@@ -46,15 +53,30 @@ public final class ControlPlaneBench {
         allocationsPerSecond(256, clients, 500);
         for (int maxBatch : new int[] {1, 256}) {
             double rate = allocationsPerSecond(maxBatch, clients, allocations);
-            System.out.printf("allocations: group commit %s (max batch %d), %d clients: %.0f durable allocations/s%n",
+            System.out.printf("sqlite allocations: group commit %s (max batch %d), %d clients: %.0f durable allocations/s%n",
                     maxBatch == 1 ? "off" : "on", maxBatch, clients, rate);
         }
-        for (int w : watchers) {
-            long[] p = fanOut(w, 30);
-            System.out.printf("fan-out: a registration reaches %d watchers: p50 %.1f ms, p99 %.1f ms (all watchers: p50 %.1f ms, p99 %.1f ms)%n",
-                    w, p[0] / 1e6, p[1] / 1e6, p[2] / 1e6, p[3] / 1e6);
+        fanOuts("sqlite", watchers);
+        Path etcdDir = Files.createTempDirectory("cm-bench-etcd");
+        try (EtcdCluster etcd = EtcdCluster.start(etcdDir, 3)) {
+            etcdUrl = etcd.url("");
+            allocationsPerSecond(256, clients, 500);
+            double rate = allocationsPerSecond(256, clients, allocations);
+            System.out.printf("etcd allocations (3 members on loopback), %d clients: %.0f durable allocations/s%n", clients, rate);
+            fanOuts("etcd", watchers);
+        } finally {
+            etcdUrl = null;
+            deleteTree(etcdDir);
         }
         System.exit(0);
+    }
+
+    private static void fanOuts(String store, int[] watchers) throws Exception {
+        for (int w : watchers) {
+            long[] p = fanOut(w, 30);
+            System.out.printf("%s fan-out: a registration reaches %d watchers: p50 %.1f ms, p99 %.1f ms (all watchers: p50 %.1f ms, p99 %.1f ms)%n",
+                    store, w, p[0] / 1e6, p[1] / 1e6, p[2] / 1e6, p[3] / 1e6);
+        }
     }
 
     /** Allocates subnets for `allocations` distinct nodes from `clients` threads; returns acknowledged allocations/s. */
@@ -176,7 +198,12 @@ public final class ControlPlaneBench {
 
         Server(java.util.function.UnaryOperator<ClusterManager.Options> tweak) throws IOException {
             dir = Files.createTempDirectory("cm-bench");
-            manager = ClusterManager.start(tweak.apply(ClusterManager.Options.defaults(dir.resolve("data"))));
+            String url = etcdUrl;
+            ClusterManager.Options o = ClusterManager.Options.defaults(dir.resolve("data"));
+            if (url != null) {
+                o = o.withEtcd(EtcdStore.Config.parse(url + "/bench-" + System.nanoTime() + "/"));
+            }
+            manager = ClusterManager.start(tweak.apply(o));
             admin = ClusterManager.writeAdminCredentials(dir.resolve("data"), dir.resolve("admin"));
         }
 
@@ -187,9 +214,13 @@ public final class ControlPlaneBench {
         @Override
         public void close() throws IOException {
             manager.close();
-            try (Stream<Path> s = Files.walk(dir)) {
-                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            deleteTree(dir);
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
     }
 }
