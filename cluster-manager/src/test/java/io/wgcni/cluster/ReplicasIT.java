@@ -252,7 +252,7 @@ class ReplicasIT {
         retrying(() -> late.blocking().allocateSubnet(AllocateSubnetRequest.newBuilder().setNodeName("late").build()));
         long registeredAt = System.nanoTime();
         retrying(() -> late.blocking().registerPeer(RegisterPeerRequest.newBuilder().setNodeName("late")
-                .setPublicKey(key(9999)).setEndpoint("192.0.2.9:1").build()));
+                .setPublicKey(key(9999)).setEndpoint("192.0.2.9:51820").build()));
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (watchers.stream().anyMatch(w -> !w.peers.containsKey("late")) && System.nanoTime() < deadline) {
             Thread.sleep(20);
@@ -320,11 +320,12 @@ class ReplicasIT {
             Thread.sleep(20);
         }
         List<Long> latencies = new ArrayList<>();
-        for (int r = 0; r < 20; r++) {
+        // As many key changes as one node may make at once (RateLimit): each reaches all 100 watchers.
+        for (int r = 0; r < RateLimit.REGISTRATION_BURST; r++) {
             String key = key(20_000 + r);
             long t0 = System.nanoTime();
             writer.blocking().registerPeer(RegisterPeerRequest.newBuilder().setNodeName("writer").setPublicKey(key)
-                    .setEndpoint("192.0.2.7:1").build());
+                    .setEndpoint("192.0.2.7:51820").build());
             long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
             while (watchers.stream().anyMatch(w -> !w.seenAt.containsKey("writer@" + key)) && System.nanoTime() < deadline) {
                 Thread.sleep(2);
