@@ -4,15 +4,14 @@ import static io.wgcni.node.NodeManagerIT.await;
 import static io.wgcni.node.NodeManagerIT.awaitPing;
 import static io.wgcni.node.NodeManagerIT.nodePeerNames;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.wgcni.node.LocalCluster.Container;
 import io.wgcni.node.LocalCluster.NodeProcess;
-import java.nio.file.Files;
+import io.wgcni.wg.Skip;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,10 +25,10 @@ class FailoverIT {
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void requirements() {
+    @BeforeEach
+    void requirements() {
         NodeManagerIT.requirements();
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/etcd")), "needs etcd (apt-get install etcd-server)");
+        Skip.unlessCommands("etcd-server", "etcd");
     }
 
     @Test

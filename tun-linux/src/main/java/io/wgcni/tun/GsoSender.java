@@ -13,6 +13,7 @@ import static io.wgcni.tun.MsgHdr.NAME_STRIDE;
 import static io.wgcni.tun.MsgHdr.SIZE;
 import static io.wgcni.tun.MsgHdr.SIZE_T;
 
+import io.wgcni.wg.io.GsoTrains;
 import io.wgcni.wg.io.Packet;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -24,7 +25,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The send side of {@link UdpBind}, one per sending thread: its native memory (message headers, iovecs, control
  * messages, the datagrams' bytes, reused), datagrams laid into GSO trains ({@code UDP_SEGMENT}: a run of one size,
- * the last may be shorter, up to {@value #MAX_GSO_SEGMENTS} and {@value #MAX_GSO_BYTES} bytes, which the kernel
+ * the last may be shorter, as {@link GsoTrains} says, which the kernel
  * cuts into datagrams), and {@code sendmmsg} with several trains per call. A train refused with EIO (no checksum
  * offload on the way out) turns GSO off on the socket for good, logged once; one refused with EINVAL (a segment
  * over the path MTU) goes again as plain datagrams.
@@ -33,10 +34,6 @@ final class GsoSender {
     private static final Logger log = LoggerFactory.getLogger(UdpBind.class);
     /** Messages per {@code sendmmsg}. */
     static final int BATCH = 128;
-    /** The kernel's UDP_MAX_SEGMENTS before Linux 6.9. */
-    static final int MAX_GSO_SEGMENTS = 64;
-    /** Under the largest UDP payload over IPv4 (65,507), with room to spare. */
-    static final int MAX_GSO_BYTES = 65000;
 
     private final Arena arena = Arena.ofAuto();
     private final MemorySegment msgs = arena.allocate((long) BATCH * SIZE, 8);
@@ -126,7 +123,7 @@ final class GsoSender {
         int i = from;
         while (i < count && m < BATCH) {
             int size = ps[i].length;
-            int n = gso ? trainLength(ps, i, count, size) : 1;
+            int n = gso ? GsoTrains.length(ps, i, count) : 1;
             long bytes = 0;
             for (int k = 0; k < n; k++) {
                 bytes += ps[i + k].length;
@@ -168,29 +165,5 @@ final class GsoSender {
         }
         datagrams = i - from;
         return m;
-    }
-
-    /**
-     * How many datagrams from {@code ps[i]} on make one GSO train: a run of {@code size}-byte datagrams, plus one
-     * shorter one to end it (the kernel cuts a train into {@code size}-byte segments and a remainder).
-     */
-    static int trainLength(Packet[] ps, int i, int count, int size) {
-        if (size == 0) {
-            return 1;
-        }
-        int max = Math.min(MAX_GSO_SEGMENTS, MAX_GSO_BYTES / size);
-        int n = 1;
-        while (i + n < count && n < max) {
-            int next = ps[i + n].length;
-            if (next == size) {
-                n++;
-            } else {
-                if (next > 0 && next < size) {
-                    n++;
-                }
-                break;
-            }
-        }
-        return n;
     }
 }

@@ -93,9 +93,6 @@ public final class NettyBind implements Bind {
     /** Bytes handed to the event loop and not yet written past which {@link #send} waits, then drops. */
     static final int MAX_PENDING_SEND = 4 << 20;
     static final long SEND_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
-    /** A GSO train: at most UDP_MAX_SEGMENTS (64 before Linux 6.9) datagrams, in one IP packet's 64 KiB. */
-    static final int MAX_GSO_SEGMENTS = 64;
-    static final int MAX_GSO_BYTES = 65000;
 
     // Linux socket option numbers (asm-generic/socket.h, in.h); Netty has no named option for these.
     private static final int SOL_SOCKET = 1;
@@ -454,7 +451,7 @@ public final class NettyBind implements Bind {
         try {
             for (int i = 0; i < count; ) {
                 int size = packets[i].length;
-                int n = gso && size > 0 ? trainLength(packets, i, count, size) : 1;
+                int n = gso ? GsoTrains.length(packets, i, count) : 1;
                 int total = 0;
                 for (int j = i; j < i + n; j++) {
                     total += packets[j].length;
@@ -484,27 +481,6 @@ public final class NettyBind implements Bind {
             }
             throw e;
         }
-    }
-
-    /**
-     * How many datagrams from {@code packets[i]} on go into one GSO train: a run of {@code size}-byte datagrams,
-     * plus one shorter one to end it (the kernel cuts the train into {@code size}-byte segments and a remainder).
-     */
-    private static int trainLength(Packet[] packets, int i, int count, int size) {
-        int max = Math.min(MAX_GSO_SEGMENTS, MAX_GSO_BYTES / size);
-        int n = 1;
-        while (i + n < count && n < max) {
-            int next = packets[i + n].length;
-            if (next == size) {
-                n++;
-            } else {
-                if (next > 0 && next < size) {
-                    n++;
-                }
-                break;
-            }
-        }
-        return n;
     }
 
     @Override
