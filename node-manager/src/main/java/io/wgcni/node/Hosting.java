@@ -71,11 +71,14 @@ final class Hosting implements AutoCloseable {
         resetChain(iptables, "filter", FORWARD_CHAIN);
         // Containers reach each other (on this node and across nodes) and the outside world through wg0: what
         // arrives on wg0 was authenticated by WireGuard (its allowed IPs). The outside world answers only on
-        // connections they opened; anything else headed into wg0 (a LAN host routing the cluster prefix here,
+        // connections they opened, and on ports this node publishes on purpose (a DNAT rule here sent them in:
+        // a hostPort, portmap's); anything else headed into wg0 (a LAN host routing the cluster prefix here,
         // with any source address) is dropped, whatever the FORWARD policy.
         run(iptables, "-w", "-t", "filter", "-A", FORWARD_CHAIN, "-i", wg0, "-s", c, "-j", "ACCEPT");
         run(iptables, "-w", "-t", "filter", "-A", FORWARD_CHAIN, "-o", wg0, "-m", "conntrack", "--ctstate",
                 "RELATED,ESTABLISHED", "-j", "ACCEPT");
+        run(iptables, "-w", "-t", "filter", "-A", FORWARD_CHAIN, "-o", wg0, "-m", "conntrack", "--ctstate",
+                "DNAT", "-j", "ACCEPT");
         run(iptables, "-w", "-t", "filter", "-A", FORWARD_CHAIN, "-o", wg0, "-j", "DROP");
         jump(iptables, "filter", "FORWARD", FORWARD_CHAIN, true);
 
