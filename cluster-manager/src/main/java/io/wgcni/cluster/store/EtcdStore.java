@@ -507,9 +507,14 @@ public final class EtcdStore implements Store {
             @Override
             public void onNext(WatchResponse response) {
                 synchronized (events) {
+                    // One revision may hold several events (a registration writes its peer and its key claim in
+                    // one transaction), and etcd sends a revision's events in one response: take all of them
+                    // before calling the history complete at `end`.
+                    boolean reached = false;
                     for (WatchEvent e : response.getEvents()) {
                         long rev = e.getKeyValue().getModRevision();
                         if (rev > end) {
+                            reached = true;
                             break;
                         }
                         String k = unprefixed(e.getKeyValue().getKey());
@@ -517,9 +522,10 @@ public final class EtcdStore implements Store {
                             events.add(e.getEventType() == WatchEvent.EventType.DELETE ? new Event(rev, k, null)
                                     : new Event(rev, k, e.getKeyValue().getValue().getBytes()));
                         }
-                        if (rev == end) {
-                            done.complete(List.copyOf(events));
-                        }
+                        reached |= rev == end;
+                    }
+                    if (reached) {
+                        done.complete(List.copyOf(events));
                     }
                 }
             }

@@ -122,6 +122,21 @@ class EtcdStoreTest {
     }
 
     @Test
+    void historyHoldsEveryEventOfItsLastRevisionEvenBehindAnotherKeyOfTheSameTransaction() throws Exception {
+        // A registration writes its key claim and its peer in one transaction: a history that stopped at the
+        // first event of that revision lost the peer, and a watcher resuming on another replica never saw it.
+        String prefix = freshPrefix();
+        try (EtcdStore a = open(prefix)) {
+            long before = a.revision();
+            var r = a.commit(new Store.Txn(List.of(), List.of(new Store.Put("k/claim", "x".getBytes()),
+                    new Store.Put("p/peer", "y".getBytes())))).join();
+            assertTrue(r.succeeded());
+            Store.History h = a.history(before, "p/").orElseThrow();
+            assertEquals(List.of("p/peer"), h.events().stream().map(Event::key).toList());
+        }
+    }
+
+    @Test
     void historyComesFromEtcdWhicheverReplicaWroteIt() throws Exception {
         String prefix = freshPrefix();
         long before;
