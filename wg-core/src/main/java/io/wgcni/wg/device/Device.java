@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * send), one reads the UDP socket and takes each batch all the way to the TUN (open, check, coalesce, write): run to
  * completion, no hand-off between threads on the way, which on a small machine costs more than the cipher
  * (benchmarks/RESULTS.md). Handshake messages go to their own workers, whose queue's length tells whether the device
- * is under load. Timers run on the clock's thread.
+ * is under load. Timers run on the clock's thread. A device {@link #withoutThreads} (a container's, behind an
+ * in-process {@link Hop}) runs on the threads of others: a poller's for its TUN, its hub's for what it receives.
  */
 public final class Device implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Device.class);
@@ -55,6 +56,8 @@ public final class Device implements AutoCloseable {
     private volatile StaticIdentity identity;
     private int listenPort;
     private int fwmark;
+    /** Packets from one peer to another go between them here rather than through the kernel ({@link Inbound}). */
+    volatile boolean forwarding;
     private boolean up;
     private Thread bindReader;
     private volatile boolean closed;
@@ -65,15 +68,45 @@ public final class Device implements AutoCloseable {
 
     /** With {@code handshakeWorkers} threads for handshake messages. */
     public Device(String name, Tun tun, Bind bind, Clock clock, int handshakeWorkers) {
+        this(name, tun, bind, clock, atLeastOne(handshakeWorkers), true);
+    }
+
+    private static int atLeastOne(int handshakeWorkers) {
+        if (handshakeWorkers < 1) {
+            throw new IllegalArgumentException("a device with threads of its own needs a handshake worker");
+        }
+        return handshakeWorkers;
+    }
+
+    /**
+     * A device with no threads of its own, one of many that share a process's: its TUN is read by whoever calls
+     * {@link #drainTun} (a poller over many TUNs), its bind pushes what it receives ({@link Bind#pushes}), and
+     * handshake messages are handled on the thread that delivers them. For a spoke of an in-process {@link Hop},
+     * whose every message comes from this process: nobody outside can flood it with handshakes.
+     */
+    public static Device withoutThreads(String name, Tun tun, Bind bind, Clock clock) {
+        if (!bind.pushes()) {
+            throw new IllegalArgumentException("a device without threads needs a bind that pushes (a Hop spoke)");
+        }
+        return new Device(name, tun, bind, clock, 0, false);
+    }
+
+    private Device(String name, Tun tun, Bind bind, Clock clock, int handshakeWorkers, boolean readsTun) {
         this.name = name;
         this.tun = tun;
         this.bind = bind;
         this.clock = clock;
         this.rateLimiter = new RateLimiter(clock);
+        if (bind instanceof Hop.End end) {
+            end.attach(this);
+        }
+        handshakes.inline = handshakeWorkers == 0;
         for (int i = 0; i < handshakeWorkers; i++) {
             startThread("handshake-" + i, handshakes::work);
         }
-        startThread("tun-reader", this::tunReader);
+        if (readsTun) {
+            startThread("tun-reader", this::tunReader);
+        }
     }
 
     private Thread startThread(String role, Runnable body) {
@@ -178,6 +211,19 @@ public final class Device implements AutoCloseable {
                 bind.setMark(mark);
             }
         }
+    }
+
+    public boolean forwarding() {
+        return forwarding;
+    }
+
+    /**
+     * Whether a packet that arrives from one peer for another goes straight to that peer, TTL decremented, instead
+     * of through the TUN and the kernel's forwarding: off by default (wireguard-go and the kernel leave it to the
+     * kernel, whose netfilter FORWARD rules then see it); node-manager turns it on for wg0.
+     */
+    public void setForwarding(boolean on) {
+        forwarding = on;
     }
 
     public Peer peer(Key publicKey) {
@@ -292,7 +338,9 @@ public final class Device implements AutoCloseable {
         if (fwmark != 0) {
             bind.setMark(fwmark);
         }
-        bindReader = startThread("udp-reader", this::bindReader);
+        if (!bind.pushes()) {
+            bindReader = startThread("udp-reader", this::bindReader);
+        }
     }
 
     private void closeBind() {
@@ -380,6 +428,30 @@ public final class Device implements AutoCloseable {
                 log.warn("{}: TUN read failed, the interface stops sending: {}", name, e.getMessage());
             }
         }
+    }
+
+    /**
+     * For a device {@link #withoutThreads}: reads what its TUN has ready, without blocking, and sends it on the
+     * calling thread (a poller shared by many devices) in {@code buffers}, which the caller lends for the call.
+     * False once the TUN or the device is closed: stop polling it.
+     */
+    public boolean drainTun(Packet[] buffers) throws IOException {
+        if (closed) {
+            return false;
+        }
+        int n = tun.readReady(buffers, Math.min(buffers.length, Outbound.MAX_READ));
+        if (n < 0) {
+            return false;
+        }
+        if (n > 0) {
+            try {
+                outbound.fromTun(buffers, n);
+            } catch (RuntimeException e) {
+                stats.internalErrors.increment();
+                log.error("{}: dropped a batch from the TUN after a bug", name, e);
+            }
+        }
+        return !closed;
     }
 
     /** The UDP reader: each batch received goes all the way in on this thread. */

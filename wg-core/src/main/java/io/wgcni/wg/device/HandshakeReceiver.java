@@ -35,6 +35,8 @@ final class HandshakeReceiver {
     private volatile long underLoadUntil;
     /** Tests force the cookie path; production leaves it to the queue length. */
     volatile boolean forceUnderLoad;
+    /** No workers: each message is handled on the thread that delivers it ({@link Device#withoutThreads}). */
+    boolean inline;
 
     HandshakeReceiver(Device device) {
         this.device = device;
@@ -44,6 +46,10 @@ final class HandshakeReceiver {
     void enqueue(Packet p) {
         byte[] copy = Arrays.copyOfRange(p.buf, p.offset, p.offset + p.length);
         pending.incrementAndGet();
+        if (inline) {
+            handleCounted(copy, p.endpoint);
+            return;
+        }
         if (!queue.offer(new Message(copy, p.endpoint))) {
             pending.decrementAndGet();
             device.stats.queueFull.increment();
@@ -59,18 +65,22 @@ final class HandshakeReceiver {
         try {
             while (!device.isClosed()) {
                 Message m = queue.take();
-                try {
-                    handle(m.bytes(), m.source());
-                } catch (RuntimeException e) {
-                    device.stats.badHandshake.increment();
-                    device.stats.internalErrors.increment();
-                    log.error("{}: handshake worker dropped a message after a bug", device.name(), e);
-                } finally {
-                    pending.decrementAndGet();
-                }
+                handleCounted(m.bytes(), m.source());
             }
         } catch (InterruptedException e) {
             // closing
+        }
+    }
+
+    private void handleCounted(byte[] msg, Endpoint source) {
+        try {
+            handle(msg, source);
+        } catch (RuntimeException e) {
+            device.stats.badHandshake.increment();
+            device.stats.internalErrors.increment();
+            log.error("{}: dropped a handshake message after a bug", device.name(), e);
+        } finally {
+            pending.decrementAndGet();
         }
     }
 
@@ -98,7 +108,8 @@ final class HandshakeReceiver {
             device.stats.badMac1.increment();
             return;
         }
-        if (underLoad()) {
+        // A spoke of an in-process hop is this process: no cookie round trip, no rate limit (Hop).
+        if (!device.bind.inProcess(source) && underLoad()) {
             byte[] src = sourceBytes(source);
             if (!device.cookieChecker.checkMac2(msg, 0, msg.length, src, now)) {
                 byte[] reply = new byte[Protocol.CookieReply.SIZE];

@@ -32,7 +32,8 @@ final class Inbound {
     static final int MAX_MERGED = 8;
 
     private final Device device;
-    private final Scratch<Lane> lanes = new Scratch<>(Lane::new);
+    /** Shared by every device: a thread's working memory, not a device's (a poller serves hundreds of devices). */
+    private static final Scratch<Lane> lanes = new Scratch<>(Lane::new);
 
     Inbound(Device device) {
         this.device = device;
@@ -48,6 +49,9 @@ final class Inbound {
         int touched;
         final ChaChaPoly aead = new ChaChaPoly();
         final Coalescer coalescer = new Coalescer(MAX_BATCH, MAX_MERGED);
+        final Packet[] forward = new Packet[MAX_BATCH];
+        final Peer[] forwardTo = new Peer[MAX_BATCH];
+        final Packet[] group = new Packet[MAX_BATCH];
 
         /** The index of {@code peer} among the peers this batch touched, adding it if new. */
         int touch(Peer peer) {
@@ -69,15 +73,36 @@ final class Inbound {
 
     /** Handles datagrams {@code ps[0, n)} ({@code n <= MAX_BATCH}); they may be used as scratch. */
     void fromBind(Packet[] ps, int n) {
+        receive(ps, n, false, true);
+    }
+
+    /**
+     * Handles messages {@code ps[0, n)} a device of this process sent over an in-process {@link Hop} from {@code
+     * source}, on the sender's thread; data messages are unsealed unless {@code sealed}, and may be superpackets.
+     * The packets are the sender's, lent for the call.
+     */
+    void fromHop(Packet[] ps, int n, Endpoint source, boolean sealed) {
+        for (int first = 0; first < n; first += MAX_BATCH) {
+            int count = Math.min(MAX_BATCH, n - first);
+            for (int i = first; i < first + count; i++) {
+                ps[i].endpoint = source;
+            }
+            receive(first == 0 ? ps : Arrays.copyOfRange(ps, first, first + count), count, true, sealed);
+        }
+    }
+
+    private void receive(Packet[] ps, int n, boolean hop, boolean sealed) {
         Lane lane = lanes.take();
         int delivered = 0;
         try {
             long now = device.clock.nanoTime();
             for (int i = 0; i < n; i++) {
                 Packet p = ps[i];
-                switch (Protocol.messageType(p.buf, p.offset, p.length)) {
+                int type = hop && !sealed ? Protocol.unsealedType(p.buf, p.offset, p.length)
+                        : Protocol.messageType(p.buf, p.offset, p.length);
+                switch (type) {
                     case Protocol.TYPE_DATA -> {
-                        if (open(p, now, lane)) {
+                        if (open(p, now, hop, sealed, lane)) {
                             lane.deliver[delivered++] = p;
                         }
                     }
@@ -103,8 +128,8 @@ final class Inbound {
      * Opens a data message in place under the session its receiver index names and runs it through
      * {@link #accept}; true when it left an IP packet to deliver ({@code p} then holds it).
      */
-    private boolean open(Packet p, long now, Lane lane) {
-        if (p.length > device.maxDataMessage()) {
+    private boolean open(Packet p, long now, boolean hop, boolean sealed, Lane lane) {
+        if (!hop && p.length > device.maxDataMessage()) {
             device.stats.oversized.increment();
             return false;
         }
@@ -115,17 +140,25 @@ final class Inbound {
             return false;
         }
         Peer peer = entry.peer();
+        if (!sealed && !p.endpoint.equals(peer.endpoint())) {
+            // Unsealed, the index is all that names the sender: it must be the peer this hop belongs to.
+            device.stats.unknownIndex.increment();
+            return false;
+        }
         if (!keypair.canReceive(now) || !peer.isRunning() || !keypair.acquire()) {
             device.stats.expiredKeypair.increment();
             return false;
         }
         long counter = Protocol.getLong(p.buf, p.offset + Protocol.Data.COUNTER);
         int body = p.offset + Protocol.Data.HEADER_SIZE;
-        int n;
-        try {
-            n = lane.aead.open(keypair.receiveKey(), counter, p.buf, body, p.length - Protocol.Data.HEADER_SIZE,
-                    p.buf, body, null);
-        } finally {
+        int n = p.length - Protocol.Data.HEADER_SIZE;
+        if (sealed) {
+            try {
+                n = lane.aead.open(keypair.receiveKey(), counter, p.buf, body, n, p.buf, body, null);
+            } finally {
+                keypair.release();
+            }
+        } else {
             keypair.release();
         }
         if (n < 0) {
@@ -133,7 +166,12 @@ final class Inbound {
             return false;
         }
         Endpoint source = p.endpoint;
-        p.set(body, n);
+        if (hop) {
+            p.offset = body; // a superpacket from the hop keeps its offload metadata
+            p.length = n;
+        } else {
+            p.set(body, n);
+        }
         return accept(peer, keypair, counter, p, source, lane);
     }
 
@@ -202,6 +240,50 @@ final class Inbound {
         if (device.tun.tcpOffload()) {
             count = lane.coalescer.coalesce(lane.deliver, count, lane.deliver, device.tun.udpOffload());
         }
+        if (device.forwarding) {
+            count = forward(lane, count);
+        }
         device.writeToTun(lane.deliver, count);
+    }
+
+    /**
+     * Sends the packets meant for another peer straight to it (TTL decremented, checksum updated) and keeps, in
+     * {@code lane.deliver[0, returned)}, those for the TUN: not a peer's, or a TTL that runs out here, for the kernel
+     * to answer with its ICMP error. What the kernel's forwarding would add is netfilter, which is why this is a
+     * switch ({@link Device#setForwarding}).
+     */
+    private int forward(Lane lane, int count) {
+        int kept = 0;
+        int forwarded = 0;
+        for (int i = 0; i < count; i++) {
+            Packet p = lane.deliver[i];
+            int version = IpHeader.version(p.buf, p.offset, p.length);
+            Peer to = device.allowedIps.lookup(p.buf, p.offset + IpHeader.destinationOffset(version),
+                    IpHeader.addressLength(version));
+            if (to == null || !to.isRunning() || !IpHeader.decrementTtl(p.buf, p.offset, version)) {
+                lane.deliver[kept++] = p;
+            } else {
+                lane.forward[forwarded] = p;
+                lane.forwardTo[forwarded++] = to;
+            }
+        }
+        for (int i = 0; i < forwarded; i++) {
+            Peer to = lane.forwardTo[i];
+            if (to == null) {
+                continue;
+            }
+            int group = 0;
+            for (int j = i; j < forwarded; j++) {
+                if (lane.forwardTo[j] == to) {
+                    lane.group[group++] = lane.forward[j];
+                    lane.forwardTo[j] = null;
+                }
+            }
+            device.stats.forwarded.add(group);
+            device.outbound.send(to, lane.group, group);
+        }
+        Arrays.fill(lane.forward, 0, forwarded, null);
+        Arrays.fill(lane.group, 0, forwarded, null);
+        return kept;
     }
 }

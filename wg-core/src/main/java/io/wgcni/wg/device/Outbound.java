@@ -42,7 +42,8 @@ final class Outbound {
     static final int MAX_READ = 128;
 
     private final Device device;
-    private final Scratch<Lane> lanes = new Scratch<>(Lane::new);
+    /** Shared by every device: a thread's working memory, not a device's (a poller serves hundreds of devices). */
+    private static final Scratch<Lane> lanes = new Scratch<>(Lane::new);
 
     Outbound(Device device) {
         this.device = device;
@@ -123,10 +124,14 @@ final class Outbound {
     }
 
     private void send(Peer peer, Packet[] ps, int count, Lane lane) {
+        // Inside the process there is no wire to cut for: superpackets go whole, checksums stay unfinished (Hop).
+        boolean whole = device.bind.inProcess(peer.endpoint());
         int train = 0;
         for (int i = 0; i < count; i++) {
             Packet p = ps[i];
-            if (p.gso != Packet.GSO_NONE) {
+            if (whole) {
+                lane.train[train++] = p;
+            } else if (p.gso != Packet.GSO_NONE) {
                 int total = Segmenter.segments(p);
                 if (total == Segmenter.MALFORMED) {
                     device.stats.invalidInnerPacket.increment();
@@ -139,12 +144,12 @@ final class Outbound {
                     transmit(peer, lane.segments, Segmenter.split(p, first, lane.segments, 0, TRAIN), false, lane);
                 }
                 continue;
-            }
-            if (p.partialChecksum && !Segmenter.finishChecksum(p)) {
+            } else if (p.partialChecksum && !Segmenter.finishChecksum(p)) {
                 device.stats.invalidInnerPacket.increment();
                 continue;
+            } else {
+                lane.train[train++] = p;
             }
-            lane.train[train++] = p;
             if (train == TRAIN) {
                 transmit(peer, lane.train, train, false, lane);
                 train = 0;
@@ -175,13 +180,17 @@ final class Outbound {
             return false;
         }
         long now = device.clock.nanoTime();
+        Endpoint to = peer.endpoint();
+        boolean seal = !device.bind.inProcess(to) || device.bind.sealsInProcess();
         Keypair keypair = peer.keypairs.current();
         long first = -1;
         if (keypair != null && keypair.acquire()) {
             try {
                 first = keypair.nextSendCounters(now, count);
-                if (first >= 0) {
+                if (first >= 0 && seal) {
                     seal(lane.aead, keypair, first, ps, count);
+                } else if (first >= 0) {
+                    frame(keypair, first, ps, count);
                 }
             } finally {
                 keypair.release();
@@ -213,7 +222,7 @@ final class Outbound {
         }
         peer.timers.anyAuthenticatedPacketTraversal();
         peer.timers.anyAuthenticatedPacketSent();
-        if (device.send(ps, count, peer.endpoint())) {
+        if (device.send(ps, count, to)) {
             peer.countSent(bytes);
             if (data) {
                 peer.timers.dataSent();
@@ -247,7 +256,25 @@ final class Outbound {
             Protocol.putInt(p.buf, header + Protocol.Data.RECEIVER, keypair.remoteIndex());
             Protocol.putLong(p.buf, header + Protocol.Data.COUNTER, counter);
             int sealed = aead.seal(keypair.sendKey(), counter, p.buf, p.offset, padded, p.buf, p.offset, null);
-            p.set(header, Protocol.Data.HEADER_SIZE + sealed);
+            // Offsets only: a superpacket sealed for an in-process hop keeps its offload metadata.
+            p.offset = header;
+            p.length = Protocol.Data.HEADER_SIZE + sealed;
+        }
+    }
+
+    /**
+     * Turns each IP packet into an unsealed data message in place, for an in-process hop ({@link Hop}): the header in
+     * front, with counter {@code first + i}, and the packet as it is behind it, offload metadata kept.
+     */
+    private static void frame(Keypair keypair, long first, Packet[] ps, int count) {
+        for (int i = 0; i < count; i++) {
+            Packet p = ps[i];
+            int header = p.offset - Protocol.Data.HEADER_SIZE;
+            Protocol.putInt(p.buf, header, Protocol.TYPE_DATA);
+            Protocol.putInt(p.buf, header + Protocol.Data.RECEIVER, keypair.remoteIndex());
+            Protocol.putLong(p.buf, header + Protocol.Data.COUNTER, first + i);
+            p.offset = header;
+            p.length += Protocol.Data.HEADER_SIZE;
         }
     }
 

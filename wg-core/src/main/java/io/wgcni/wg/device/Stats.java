@@ -25,6 +25,12 @@ public final class Stats {
     final LongAdder sendErrors = new LongAdder();
     /** Bugs caught at a pipeline boundary (logged once each); any value above zero is worth a report. */
     final LongAdder internalErrors = new LongAdder();
+    /** Not a drop: packets one peer sent to another, passed between them here ({@link Device#setForwarding}). */
+    final LongAdder forwarded = new LongAdder();
+
+    public long forwarded() {
+        return forwarded.sum();
+    }
 
     /** Every counter by name, in a stable order. */
     public Map<String, Long> snapshot() {

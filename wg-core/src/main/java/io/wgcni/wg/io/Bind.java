@@ -29,6 +29,27 @@ public interface Bind extends AutoCloseable {
         return 128;
     }
 
+    /**
+     * Whether the bind hands what it receives to its device itself, on the sending thread (an in-process hop,
+     * {@link io.wgcni.wg.device.Hop}): then the device starts no reader, and {@link #receive} is never called.
+     */
+    default boolean pushes() {
+        return false;
+    }
+
+    /**
+     * Whether datagrams to {@code to} stay inside this process ({@link io.wgcni.wg.device.Hop}): they may then be
+     * superpackets, since no wire has an MTU there, and the device seals them only when {@link #sealsInProcess}.
+     */
+    default boolean inProcess(Endpoint to) {
+        return false;
+    }
+
+    /** Whether data messages that stay inside this process are sealed all the same (for comparison, or caution). */
+    default boolean sealsInProcess() {
+        return true;
+    }
+
     /** What the bind dropped by itself, by reason ({@code stats=1} lists them after the device's counters). */
     default Map<String, Long> drops() {
         return Map.of();

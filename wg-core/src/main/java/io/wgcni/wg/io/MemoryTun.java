@@ -87,29 +87,40 @@ public final class MemoryTun implements Tun {
         inFlight.addAndGet(-lastBatch);
         lastBatch = 0;
         try {
-            Packet first = toDevice.take();
-            int n = 0;
-            for (Packet next = first; next != null && n < max; next = n < max ? toDevice.poll() : null) {
-                if (next == CLOSED || closed) {
-                    toDevice.add(CLOSED);
-                    break;
-                }
-                Packet p = packets[n++];
-                p.ensureCapacity(Packet.HEADROOM + next.length + Packet.TAILROOM);
-                System.arraycopy(next.buf, next.offset, p.buf, Packet.HEADROOM, next.length);
-                p.set(Packet.HEADROOM, next.length);
-                p.gso = next.gso;
-                p.gsoSize = next.gsoSize;
-                p.partialChecksum = next.partialChecksum;
-                p.checksumStart = next.checksumStart;
-                p.checksumOffset = next.checksumOffset;
-            }
-            lastBatch = n;
-            return n > 0 ? n : -1;
+            return take(toDevice.take(), packets, max);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return -1;
         }
+    }
+
+    @Override
+    public int readReady(Packet[] packets, int max) {
+        inFlight.addAndGet(-lastBatch);
+        lastBatch = 0;
+        Packet first = toDevice.poll();
+        return first == null ? (closed ? -1 : 0) : take(first, packets, max);
+    }
+
+    private int take(Packet first, Packet[] packets, int max) {
+        int n = 0;
+        for (Packet next = first; next != null && n < max; next = n < max ? toDevice.poll() : null) {
+            if (next == CLOSED || closed) {
+                toDevice.add(CLOSED);
+                break;
+            }
+            Packet p = packets[n++];
+            p.ensureCapacity(Packet.HEADROOM + next.length + Packet.TAILROOM);
+            System.arraycopy(next.buf, next.offset, p.buf, Packet.HEADROOM, next.length);
+            p.set(Packet.HEADROOM, next.length);
+            p.gso = next.gso;
+            p.gsoSize = next.gsoSize;
+            p.partialChecksum = next.partialChecksum;
+            p.checksumStart = next.checksumStart;
+            p.checksumOffset = next.checksumOffset;
+        }
+        lastBatch = n;
+        return n > 0 ? n : -1;
     }
 
     @Override

@@ -17,6 +17,14 @@ public interface Tun extends AutoCloseable {
     int read(Packet[] packets, int max) throws IOException;
 
     /**
+     * Reads what is ready without blocking: the packets available now (up to {@code max}), 0 when none is, -1 once
+     * closed. For a TUN served by a poller shared by many TUNs.
+     */
+    default int readReady(Packet[] packets, int max) throws IOException {
+        throw new UnsupportedOperationException(name() + " cannot be read without blocking");
+    }
+
+    /**
      * Writes {@code packets[0..count)}, each at an offset of at least {@link Packet#HEADROOM}, which the TUN may use
      * for a header of its own; a packet the device refuses is dropped, not retried.
      */

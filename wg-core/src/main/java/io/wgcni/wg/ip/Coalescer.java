@@ -85,7 +85,7 @@ public final class Coalescer {
     }
 
     /**
-     * Coalesces plain IP packets {@code in[0, n)} and writes the result, in order of first appearance, to
+     * Coalesces IP packets {@code in[0, n)} (superpackets among them are passed through) and writes the result, in order of first appearance, to
      * {@code out} (which may be {@code in}); returns how many packets that is. Superpackets come out with their
      * offload metadata set and a partial checksum. UDP datagrams are merged only when {@code udp}.
      */
@@ -161,6 +161,9 @@ public final class Coalescer {
 
     /** What kind of merge candidate {@code p} is (NONE for anything the rules leave alone). */
     private int kind(Packet p) {
+        if (p.gso != Packet.GSO_NONE || p.partialChecksum) {
+            return NONE; // a superpacket already (from an in-process hop): passed on as it is
+        }
         byte[] b = p.buf;
         int o = p.offset;
         int version = IpHeader.version(b, o, p.length);

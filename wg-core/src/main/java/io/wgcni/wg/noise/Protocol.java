@@ -111,6 +111,17 @@ public final class Protocol {
      * The message type of a datagram, or 0 when its length cannot be that type. The type is a little-endian
      * 32-bit word whose three high bytes are reserved and must be zero.
      */
+    /**
+     * As {@link #messageType}, for what crosses an in-process hop unsealed (io.wgcni.wg.device.Hop): a data message
+     * there is a header and the plain packet, with no tag, so a keepalive is the header alone.
+     */
+    public static int unsealedType(byte[] b, int off, int len) {
+        if (len >= Data.HEADER_SIZE && getInt(b, off) == TYPE_DATA) {
+            return TYPE_DATA;
+        }
+        return messageType(b, off, len);
+    }
+
     public static int messageType(byte[] b, int off, int len) {
         if (len < 4) {
             return 0;
