@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The node-manager benchmark: run as root after `./wgcni test -pl node-manager -am -DskipTests` (or a build).
-#   node-manager/bench.sh [SECONDS-PER-IPERF3-RUN]   (default 10)
-# Starts a local cluster of two nodes (namespaces nm*), measures container-to-container TCP throughput with iperf3
-# across the nodes and on one node, then the latency of 100 Attach calls and node-manager's RSS per 100 containers.
+# The node-manager benchmark: run as root after `./wgcni build` (or a build of node-manager's tests).
+#   node-manager/bench.sh [SECONDS-PER-IPERF3-RUN [ROUNDS]]   (default 8 s, 3 rounds)
+# Starts a local cluster of two nodes (namespaces nm*); per round, jwg <-> jwg between two namespaces
+# (benchmarks/system-bench.sh), then container -> container across the nodes, on one node, and container -> the
+# other node's address: iperf3 TCP and RTT. Medians and ratios to jwg at the end, then a full node (110 containers:
+# threads, live heap, RSS, attach latency, every container reaching the other node).
 set -euo pipefail
 here=$(dirname "$(readlink -f "$0")")
 root=$(dirname "$here")

@@ -4,6 +4,7 @@ import io.wgcni.tun.Links;
 import io.wgcni.tun.LinuxTun;
 import io.wgcni.wg.crypto.Key;
 import io.wgcni.wg.device.Device;
+import io.wgcni.wg.device.Hop;
 import io.wgcni.wg.device.Prefix;
 import io.wgcni.wg.io.InetAddresses;
 import io.wgcni.tun.UdpBind;
@@ -21,6 +22,16 @@ import org.slf4j.LoggerFactory;
  * other nodes' subnets get routes added by {@link PeerSync}.
  */
 final class NodeInterface implements AutoCloseable {
+    /**
+     * How packets cross the node (node-manager's settings, README): {@code sealHop} keeps the in-process hop
+     * between wg0 and the containers' devices sealed ({@link Hop}: it protects nothing, and costs a cipher pass each
+     * way); {@code kernelForwarding} sends every packet from one peer to another through the kernel, for netfilter's
+     * FORWARD rules to see, instead of straight from peer to peer inside wg0.
+     */
+    record DataPath(boolean sealHop, boolean kernelForwarding) {
+        static final DataPath DEFAULT = new DataPath(false, false);
+    }
+
     private static final Logger log = LoggerFactory.getLogger(NodeInterface.class);
 
     private final LinuxTun tun;
@@ -39,13 +50,15 @@ final class NodeInterface implements AutoCloseable {
 
     /** Creates the interface, configured and up; everything made so far is undone when a step fails. */
     static NodeInterface create(String name, Key privateKey, int listenPort, int mtu, Prefix subnetV4,
-            Prefix subnetV6) throws IOException {
+            Prefix subnetV6, DataPath dataPath) throws IOException {
         if (Links.host().exists(name)) {
             throw new IOException("interface " + name + " already exists: is another node-manager running?"
                     + " (otherwise delete it: ip link del " + name + ")");
         }
         LinuxTun tun = LinuxTun.create(name, mtu);
-        Device device = new Device(tun.name(), tun, new UdpBind(), SystemClock.INSTANCE);
+        Device device = new Device(tun.name(), tun, new Hop.Hub(new UdpBind(), dataPath.sealHop()),
+                SystemClock.INSTANCE);
+        device.setForwarding(!dataPath.kernelForwarding());
         // The device zeroes its key when closed: give it a copy of its own.
         UapiServer uapi = null;
         try {

@@ -112,6 +112,16 @@ public final class NodeManager {
                         + " (WGCNI_KEEP_TUNNELS_ON_EXIT)")
         boolean keepTunnelsOnExit;
 
+        @Option(names = "--seal-container-hop", defaultValue = "${env:WGCNI_SEAL_CONTAINER_HOP:-false}",
+                description = "seal data between wg0 and the containers' devices, which share this process and its"
+                        + " keys (for comparison; costs a cipher pass each way) (WGCNI_SEAL_CONTAINER_HOP)")
+        boolean sealContainerHop;
+
+        @Option(names = "--kernel-forwarding", defaultValue = "${env:WGCNI_KERNEL_FORWARDING:-false}",
+                description = "send packets between wg0's peers (containers, nodes) through the kernel, for"
+                        + " netfilter FORWARD rules, instead of straight inside wg0 (WGCNI_KERNEL_FORWARDING)")
+        boolean kernelForwarding;
+
         @Override
         public Integer call() throws IOException {
             String token = joinToken;
@@ -137,7 +147,8 @@ public final class NodeManager {
                 }
             }
             NodeConfig config = new NodeConfig(cluster, token, name, dataDir, interfaceName, listenPort, endpoint,
-                    mtu, socket, cniSocket, metricsAddress(), keepTunnelsOnExit);
+                    mtu, socket, cniSocket, metricsAddress(), keepTunnelsOnExit,
+                    new NodeInterface.DataPath(sealContainerHop, kernelForwarding));
             return new Node(config).run();
         }
 

@@ -6,47 +6,58 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The node-manager benchmark (node-manager/bench.sh runs it, as root, after a build): on a local cluster of two
- * nodes, container-to-container TCP throughput with iperf3 across the nodes and on one node, the latency of 100
- * Attach calls on the node's gRPC socket (p50, p99), and node-manager's resident memory before and after those
- * 100 containers.
+ * The node-manager benchmark (node-manager/bench.sh runs it, as root, after a build). On a local cluster of two
+ * nodes, per round: jwg against jwg between two namespaces (benchmarks/system-bench.sh, the reference the targets
+ * are stated against), then container to container across the nodes, on one node, and container to the other
+ * node's own address: iperf3 TCP and the mean RTT of 200 pings 10 ms apart. Then medians and the ratios to jwg,
+ * and a full node ({@link FullNodeIT#measure}: 110 containers, threads, heap, RSS, attach latency).
  */
 public final class NodeBenchmark {
+    private static final Pattern JWG = Pattern.compile("(?m)^\\s+jwg\\s+TCP\\s+(\\d+) Mbit/s.*warm\\s+([0-9.]+) ms");
+    private static final Pattern RTT = Pattern.compile("rtt min/avg/max/mdev = [0-9.]+/([0-9.]+)/");
+
     private NodeBenchmark() {}
 
     public static void main(String[] args) throws Exception {
-        int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 10;
+        int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 8;
+        int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 3;
+        Path root = Path.of(System.getProperty("wgcni.root", "."));
         Path work = Files.createTempDirectory("nm-bench");
+        Map<String, List<double[]>> results = new LinkedHashMap<>();
         try (LocalCluster cluster = LocalCluster.start(work, 2)) {
             NodeProcess n1 = cluster.node(1);
+            NodeProcess n2 = cluster.node(2);
             Container a = cluster.container(n1);
             Container a2 = cluster.container(n1);
-            Container b = cluster.container(cluster.node(2));
-            Thread.sleep(2000);
-            long rssBefore = rssKiB(n1);
-            List<Double> millis = new ArrayList<>();
-            for (int i = 0; i < 100; i++) {
-                String ns = cluster.emptyNamespace();
-                long start = System.nanoTime();
-                n1.api().attach(io.wgcni.api.node.v1.AttachRequest.newBuilder().setContainerId(ns)
-                        .setNetns("/var/run/netns/" + ns).setIfname("eth0").setNetworkName("wgcni").build());
-                millis.add((System.nanoTime() - start) / 1e6);
+            Container b = cluster.container(n2);
+            String node2 = b.address().substring(0, b.address().lastIndexOf('.')) + ".1"; // its wg0 address
+            NodeManagerIT.awaitPing(a, b);
+            NodeManagerIT.awaitPing(a, a2);
+            for (int r = 1; r <= rounds; r++) {
+                System.out.println("round " + r);
+                record(results, "jwg <-> jwg, two namespaces", jwgPair(root, seconds));
+                record(results, "container -> container, across nodes",
+                        tcpAndRtt(a.netns(), b.netns(), b.address(), seconds));
+                record(results, "container -> container, one node",
+                        tcpAndRtt(a.netns(), a2.netns(), a2.address(), seconds));
+                record(results, "container -> the other node's address",
+                        tcpAndRtt(a.netns(), n2.netns, node2, seconds));
             }
-            Thread.sleep(2000);
-            long rssAfter = rssKiB(n1);
-            Collections.sort(millis);
-            System.out.printf("Attach over gRPC, 100 containers: p50 %.0f ms, p99 %.0f ms, max %.0f ms%n",
-                    millis.get(49), millis.get(98), millis.get(99));
-            System.out.printf("node-manager RSS: %d MiB with 3 containers, %d MiB with 103: %d MiB per 100%n",
-                    rssBefore / 1024, rssAfter / 1024, (rssAfter - rssBefore) / 1024);
-            // Throughput last: the traffic fills the devices' buffer pools, which would count as per-container memory.
-            System.out.printf("TCP across two nodes (iperf3, %d s): %.0f Mbit/s%n", seconds, iperf(a, b, seconds));
-            System.out.printf("TCP on one node (iperf3, %d s):     %.0f Mbit/s%n", seconds, iperf(a, a2, seconds));
+            System.out.printf("%nmedians of %d rounds, iperf3 %d s:%n", rounds, seconds);
+            double[] ref = median(results.get("jwg <-> jwg, two namespaces"));
+            for (var e : results.entrySet()) {
+                double[] m = median(e.getValue());
+                System.out.printf("  %-40s TCP %6.0f Mbit/s (%.2fx jwg)   RTT %.3f ms (%.2fx jwg)%n", e.getKey(),
+                        m[0], m[0] / ref[0], m[1], m[1] / ref[1]);
+            }
+            System.out.println(FullNodeIT.measure(cluster));
         } finally {
             try (var files = Files.walk(work)) {
                 files.sorted(Collections.reverseOrder()).forEach(p -> p.toFile().delete());
@@ -54,14 +65,41 @@ public final class NodeBenchmark {
         }
     }
 
-    /** Receiver-side throughput of one iperf3 TCP stream from {@code from} to {@code to}, Mbit/s. */
-    static double iperf(Container from, Container to, int seconds) throws Exception {
-        Process server = new ProcessBuilder("ip", "netns", "exec", to.netns(), "iperf3", "-s", "-1", "-B",
-                to.address()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    private static void record(Map<String, List<double[]>> results, String path, double[] tcpAndRtt) {
+        System.out.printf("  %-40s TCP %6.0f Mbit/s   RTT %.3f ms%n", path, tcpAndRtt[0], tcpAndRtt[1]);
+        results.computeIfAbsent(path, k -> new ArrayList<>()).add(tcpAndRtt);
+    }
+
+    /** jwg against jwg between two namespaces, one round of benchmarks/system-bench.sh: TCP Mbit/s, warm RTT ms. */
+    private static double[] jwgPair(Path root, int seconds) throws Exception {
+        String out = LocalCluster.run(root.resolve("benchmarks/system-bench.sh").toString(), "-t",
+                Integer.toString(seconds), "-r", "1", "--impls", "jwg", "--no-mixed", "--no-extra");
+        Matcher m = JWG.matcher(out);
+        if (!m.find()) {
+            throw new IllegalStateException("no jwg line in system-bench.sh's output: " + out);
+        }
+        return new double[] {Double.parseDouble(m.group(1)), Double.parseDouble(m.group(2))};
+    }
+
+    /** iperf3 TCP from namespace {@code from} to {@code address} in {@code to}, then 200 pings: Mbit/s, mean ms. */
+    static double[] tcpAndRtt(String from, String to, String address, int seconds) throws Exception {
+        double mbit = iperf(from, to, address, seconds);
+        String ping = LocalCluster.run("ip", "netns", "exec", from, "ping", "-q", "-c", "200", "-i", "0.01",
+                address);
+        Matcher m = RTT.matcher(ping);
+        if (!m.find()) {
+            throw new IllegalStateException("no rtt in ping's output: " + ping);
+        }
+        return new double[] {mbit, Double.parseDouble(m.group(1))};
+    }
+
+    /** Receiver-side throughput of one iperf3 TCP stream to {@code address} in {@code to}, Mbit/s. */
+    static double iperf(String from, String to, String address, int seconds) throws Exception {
+        Process server = new ProcessBuilder("ip", "netns", "exec", to, "iperf3", "-s", "-1", "-B", address)
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         try {
             Thread.sleep(500);
-            NodeManagerIT.awaitPing(from, to);
-            String json = LocalCluster.run("ip", "netns", "exec", from.netns(), "iperf3", "-c", to.address(), "-t",
+            String json = LocalCluster.run("ip", "netns", "exec", from, "iperf3", "-c", address, "-t",
                     Integer.toString(seconds), "-J");
             Matcher m = Pattern.compile("\"sum_received\"\\s*:\\s*\\{[^}]*?\"bits_per_second\"\\s*:\\s*([0-9.e+]+)")
                     .matcher(json);
@@ -72,6 +110,17 @@ public final class NodeBenchmark {
         } finally {
             server.destroy();
         }
+    }
+
+    /** Per column, the median over the rounds. */
+    private static double[] median(List<double[]> rows) {
+        double[] out = new double[rows.getFirst().length];
+        for (int c = 0; c < out.length; c++) {
+            final int col = c;
+            double[] v = rows.stream().mapToDouble(r -> r[col]).sorted().toArray();
+            out[c] = v[v.length / 2];
+        }
+        return out;
     }
 
     /** node-manager's VmRSS: the process started by `ip netns exec`, which execs into bin/node-manager's java. */

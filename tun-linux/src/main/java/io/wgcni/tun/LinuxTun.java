@@ -315,8 +315,8 @@ public final class LinuxTun implements Tun {
         try {
             for (int i = 0; i < count; i++) {
                 Packet p = packets[i];
-                if (p.gso != Packet.GSO_NONE && !tcpOffload) {
-                    writeCut(p);
+                if (p.gso != Packet.GSO_NONE && (!tcpOffload || p.gso == Packet.GSO_UDP && !udpOffload)) {
+                    writeCut(p); // a superpacket from an in-process hop, for a TUN that does not take its kind
                 } else if (writeOne(p) == -LibC.EINVAL && p.gso != Packet.GSO_NONE) {
                     refuseSuperpackets();
                     writeCut(p);

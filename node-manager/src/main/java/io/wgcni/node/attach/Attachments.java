@@ -14,11 +14,13 @@ import io.wgcni.node.attach.AttachmentStore.Attachment;
 import io.wgcni.node.attach.Sandbox.Addressing;
 import io.wgcni.tun.LinuxTun;
 import io.wgcni.tun.Netns;
+import io.wgcni.tun.TunPoller;
 import io.wgcni.wg.crypto.X25519;
 import io.wgcni.wg.device.Device;
 import io.wgcni.wg.device.Peer;
 import io.wgcni.wg.device.Prefix;
 import io.wgcni.wg.io.InetAddresses;
+import io.wgcni.wg.io.Packet;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.FileAlreadyExistsException;
@@ -48,7 +50,7 @@ import org.slf4j.LoggerFactory;
  * <p>State is durable ({@link AttachmentStore}) before a call answers, and the container's TUN is persistent: a
  * node-manager that dies, even by SIGKILL, leaves every container's interface, addresses and routes in place, and
  * the next one {@link #reconcile reconciles}: it attaches to the interfaces again and rebuilds each tunnel with the
- * same key and port, so the containers' connections carry on after a pause.
+ * same key, so the containers' connections carry on after a pause.
  *
  * <p>Calls are serialised (one attach is a few milliseconds of kernel work, and the CNI calls them one at a time
  * per container anyway). Errors are gRPC statuses, as the node's API answers them.
@@ -60,31 +62,30 @@ public final class Attachments implements AutoCloseable {
     /** Tunnels restored at once by {@link #reconcile}. */
     static final int RESTORE_THREADS = 4;
 
+    /** Buffers the poller lends each drain: a batch of superpackets, for every container together. */
+    static final int POLLER_BUFFERS = 32;
+
     private final NodeNetwork network;
     private final Device hub;
-    private final String nodeNetns;
     private final AttachmentStore store;
+    /** Reads every container's TUN, on one thread. */
+    private final TunPoller poller;
     /** The running tunnels by owner ({@code container:ID/IFNAME}). */
     private final Map<String, ContainerTunnel> tunnels = new HashMap<>();
     private boolean closed;
 
     /**
-     * Opens (creating) {@code dataDir/attachments.db}. {@code hub} is the node's wg0, already up and listening. The
-     * containers' UDP sockets are opened in this process's namespace, where wg0's is.
+     * Opens (creating) {@code dataDir/attachments.db}. {@code hub} is the node's wg0, already up, whose bind is the
+     * hub of the containers' in-process hops ({@link io.wgcni.wg.device.Hop.Hub}).
      */
     public Attachments(Path dataDir, NodeNetwork network, Device hub) throws IOException {
-        this(dataDir, network, hub, null);
-    }
-
-    /**
-     * As above, with the containers' UDP sockets opened in {@code nodeNetns} (a name or path; null: this process's
-     * namespace), for a process that is not itself in the namespace of wg0's socket (tests).
-     */
-    public Attachments(Path dataDir, NodeNetwork network, Device hub, String nodeNetns) throws IOException {
+        if (hub.hop() == null) {
+            throw new IllegalArgumentException(hub.name() + " is not the hub of an in-process hop");
+        }
         this.network = network;
         this.hub = hub;
-        this.nodeNetns = nodeNetns;
         this.store = new AttachmentStore(dataDir, network.firstSlot(), network.lastSlot());
+        this.poller = new TunPoller("containers", POLLER_BUFFERS, Packet.SUPER_CAPACITY);
     }
 
     // ---- start-up ----
@@ -194,7 +195,7 @@ public final class Attachments implements AutoCloseable {
             } catch (NoSuchFileException e) {
                 return new Restore(a, null, "the interface is gone from " + a.netns(), null);
             }
-            return new Restore(a, ContainerTunnel.start(a, tun, hub, prefixes(a.slot()), nodeNetns, false), null, null);
+            return new Restore(a, ContainerTunnel.start(a, tun, hub, poller, prefixes(a.slot()), false), null, null);
         } catch (IOException | RuntimeException e) {
             return new Restore(a, null, null, e);
         }
@@ -260,7 +261,7 @@ public final class Attachments implements AutoCloseable {
             try {
                 LinuxTun tun = Sandbox.create(netns, ifname, mtu, addressing(a.slot()),
                         request.getReplaceDefaultRoute());
-                t = ContainerTunnel.start(a, tun, hub, prefixes(a.slot()), nodeNetns, true);
+                t = ContainerTunnel.start(a, tun, hub, poller, prefixes(a.slot()), true);
                 store.save(t.attachment); // with its port
             } catch (IOException | RuntimeException e) {
                 if (t != null) {
@@ -270,8 +271,8 @@ public final class Attachments implements AutoCloseable {
                 throw e;
             }
             tunnels.put(owner, t);
-            log.info("{}/{}: attached in {} as {}, tunnel UDP port {}", id, ifname, netns,
-                    addressing(a.slot()).addresses(), t.attachment.port());
+            log.info("{}/{}: attached in {} as {}, hop {}", id, ifname, netns, addressing(a.slot()).addresses(),
+                    t.attachment.port());
             return response(t);
         } catch (FileAlreadyExistsException e) {
             throw Status.ALREADY_EXISTS.withDescription("ifname: an interface named " + ifname + " already exists in "
@@ -509,6 +510,7 @@ public final class Attachments implements AutoCloseable {
             }
         }
         tunnels.clear();
+        poller.close();
         store.close();
     }
 

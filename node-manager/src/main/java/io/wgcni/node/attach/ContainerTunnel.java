@@ -2,80 +2,74 @@ package io.wgcni.node.attach;
 
 import io.wgcni.node.attach.AttachmentStore.Attachment;
 import io.wgcni.tun.LinuxTun;
-import io.wgcni.tun.Netns;
 import io.wgcni.wg.crypto.Key;
 import io.wgcni.wg.crypto.X25519;
 import io.wgcni.wg.device.Device;
 import io.wgcni.wg.device.Peer;
 import io.wgcni.wg.device.Prefix;
-import io.wgcni.wg.io.Endpoint;
-import io.wgcni.tun.UdpBind;
+import io.wgcni.tun.TunPoller;
+import io.wgcni.wg.device.Hop;
 import io.wgcni.wg.time.SystemClock;
 import java.io.IOException;
-import java.net.BindException;
-import java.net.InetAddress;
 import java.util.List;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * One container interface's tunnel while it runs: the container's WireGuard {@link Device} (its TUN is the
- * container's interface, its UDP socket is in the node's namespace) and the peer on the node's wg0 that answers it.
+ * container's interface) as a spoke of an in-process {@link Hop} whose hub is the node's wg0, and the peer on wg0
+ * that answers it. No socket and no thread of its own: the node's {@link TunPoller} reads the TUN and takes each
+ * batch through the container's device into wg0 on its thread, and wg0's threads bring packets back the same way.
  *
  * <p>The device has exactly one peer, wg0, with allowed IPs {@code 0.0.0.0/0} and {@code ::/0}: everything the
  * container sends goes to its node. wg0's peer for the container allows only the container's own addresses, so a
- * container cannot send with another's source address. The container's end knows wg0's endpoint (127.0.0.1) and
- * keeps the session alive with a persistent keepalive, whose first one starts the handshake as soon as the device is
- * up.
+ * container cannot send with another's source address. The container's end keeps the session alive with a
+ * persistent keepalive, whose first one starts the handshake as soon as the device is up.
  *
- * <p>wg0's end is given no endpoint: it learns it from that first initiation. Were it given one, traffic for the
- * container arriving before the handshake (the other end of a connection that survived a restart, say) would make
- * wg0 initiate too, and two crossing initiations overwrite each other's handshake state on both sides: neither
- * response is accepted, and the tunnel stays down for REKEY_TIMEOUT (5 s) until a retry. With one initiator
- * there is no such race.
+ * <p>wg0's end is given no endpoint: it learns the spoke's from that first initiation. Were it given one, traffic
+ * for the container arriving before the handshake (the other end of a connection that survived a restart, say) would
+ * make wg0 initiate too, and two crossing initiations overwrite each other's handshake state on both sides: neither
+ * response is accepted, and the tunnel stays down for REKEY_TIMEOUT (5 s) until a retry. With one initiator there
+ * is no such race.
  */
 final class ContainerTunnel implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(ContainerTunnel.class);
     static final int KEEPALIVE_SECONDS = 25;
-    /** One handshake worker each: a node runs hundreds of these. */
-    static final int WORKERS = 1;
-    private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
 
     final Attachment attachment;
     final LinuxTun tun;
     final Device device;
     final Key publicKey;
     private final Device hub;
+    private final TunPoller poller;
 
-    private ContainerTunnel(Attachment attachment, LinuxTun tun, Device device, Key publicKey, Device hub) {
+    private ContainerTunnel(Attachment attachment, LinuxTun tun, Device device, Key publicKey, Device hub,
+            TunPoller poller) {
         this.attachment = attachment;
         this.tun = tun;
         this.device = device;
         this.publicKey = publicKey;
         this.hub = hub;
+        this.poller = poller;
     }
 
     /**
-     * Starts the tunnel over {@code tun}: the device with the attachment's key, bound to the attachment's port (a
-     * new one when that is 0 or taken), in {@code nodeNetns} (null: this thread's namespace), and its peer on the
-     * hub. The attachment returned by {@link #attachment} carries the port actually bound. On failure the TUN is
-     * closed, and removed too when {@code removeOnFailure} (else a persistent one stays for a later attempt).
+     * Starts the tunnel over {@code tun}: the device with the attachment's key as a spoke of the hub's hop, read by
+     * {@code poller}, and its peer on the hub. The attachment returned by {@link #attachment} carries the spoke's
+     * number as its port. On failure the TUN is closed, and removed too when {@code removeOnFailure} (else a
+     * persistent one stays for a later attempt).
      */
-    static ContainerTunnel start(Attachment a, LinuxTun tun, Device hub, List<Prefix> containerPrefixes,
-            String nodeNetns, boolean removeOnFailure) throws IOException {
+    static ContainerTunnel start(Attachment a, LinuxTun tun, Device hub, TunPoller poller,
+            List<Prefix> containerPrefixes, boolean removeOnFailure) throws IOException {
+        Hop.Hub hop = hub.hop();
+        if (hub.identity() == null || hop == null) {
+            throw new IOException("the node's interface " + hub.name() + " has no key or no in-process hop");
+        }
         Key privateKey = Key.fromBase64(a.privateKeyBase64()); // the device zeroes its copy when it closes
         Key publicKey = X25519.publicKey(privateKey);
-        int hubPort = hub.listenPort();
-        if (hub.identity() == null || hubPort == 0) {
-            throw new IOException("the node's interface " + hub.name() + " has no key or is not listening");
-        }
-        Device device = new Device(deviceName(a), tun, new UdpBind(),
-                SystemClock.INSTANCE, WORKERS);
+        Device device = Device.withoutThreads(deviceName(a), tun, hop.newSpoke(), SystemClock.INSTANCE);
         Peer hubPeer = null;
         try {
             device.setPrivateKey(privateKey);
             Peer toHub = device.addPeer(hub.identity().publicKey());
-            toHub.setEndpoint(new Endpoint(LOOPBACK, hubPort));
+            toHub.setEndpoint(Hop.HUB);
             device.addAllowedIp(toHub, Prefix.parse("0.0.0.0/0"));
             device.addAllowedIp(toHub, Prefix.parse("::/0"));
             toHub.setPersistentKeepaliveInterval(KEEPALIVE_SECONDS);
@@ -85,9 +79,11 @@ final class ContainerTunnel implements AutoCloseable {
             for (Prefix p : containerPrefixes) {
                 hub.addAllowedIp(hubPeer, p);
             }
-            int port = up(device, a.port(), nodeNetns);
-            return new ContainerTunnel(a.withPort(port), tun, device, publicKey, hub);
+            device.up();
+            poller.add(tun, device::drainTun);
+            return new ContainerTunnel(a.withPort(device.listenPort()), tun, device, publicKey, hub, poller);
         } catch (IOException | RuntimeException e) {
+            poller.remove(tun);
             if (hubPeer != null) {
                 hub.removePeer(publicKey);
             }
@@ -97,32 +93,6 @@ final class ContainerTunnel implements AutoCloseable {
             device.close(); // closes the TUN too
             throw e;
         }
-    }
-
-    /** Brings the device up in the node's namespace on {@code port}, or on any port if that one is taken. */
-    private static int up(Device device, int port, String nodeNetns) throws IOException {
-        Netns.ThrowingRunnable up = () -> {
-            try {
-                device.setListenPort(port);
-                device.up();
-            } catch (BindException e) {
-                log.warn("{}: UDP port {} is taken now, binding another", device.name(), port);
-                device.setListenPort(0);
-                device.up();
-            }
-        };
-        if (nodeNetns == null) {
-            try {
-                up.run();
-            } catch (IOException | RuntimeException e) {
-                throw e;
-            } catch (Exception e) {
-                throw new IOException(e);
-            }
-        } else {
-            Netns.runIn(nodeNetns, up);
-        }
-        return device.listenPort();
     }
 
     /** The peer on the node's wg0 for this container, or null once closed. */
@@ -137,6 +107,7 @@ final class ContainerTunnel implements AutoCloseable {
 
     /** Stops the tunnel and removes the container's interface with its addresses and routes. */
     void destroy() {
+        poller.remove(tun);
         hub.removePeer(publicKey);
         Sandbox.remove(tun); // first: the device's close would otherwise only close the descriptor
         device.close();
@@ -145,6 +116,7 @@ final class ContainerTunnel implements AutoCloseable {
     /** Stops the tunnel but leaves the persistent interface in the container, for the next node-manager. */
     @Override
     public void close() {
+        poller.remove(tun);
         hub.removePeer(publicKey);
         device.close();
     }

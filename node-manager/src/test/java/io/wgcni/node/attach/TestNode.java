@@ -7,6 +7,7 @@ import io.wgcni.tun.Root;
 import io.wgcni.wg.crypto.Key;
 import io.wgcni.wg.crypto.X25519;
 import io.wgcni.wg.device.Device;
+import io.wgcni.wg.device.Hop;
 import io.wgcni.wg.device.Prefix;
 import io.wgcni.tun.UdpBind;
 import io.wgcni.wg.time.SystemClock;
@@ -38,6 +39,9 @@ final class TestNode implements AutoCloseable {
     private final List<String> namespaces = new ArrayList<>();
     Device hub;
     int hubPort;
+    /** node-manager's data-path settings for the hub ({@code NodeInterface.DataPath}): seal the hop, kernel forwarding. */
+    boolean sealHop;
+    boolean kernelForwarding;
 
     TestNode() throws IOException {
         dataDir = Files.createTempDirectory("na-node-");
@@ -55,15 +59,21 @@ final class TestNode implements AutoCloseable {
 
     /** Starts the hub (again, after {@link #stopHub}: same key, same port) inside the node's namespace. */
     Device startHub() throws IOException {
-        hub = startHub(ns, hubName, hubKey, hubPort);
+        hub = startHub(ns, hubName, hubKey, hubPort, sealHop, kernelForwarding);
         hubPort = hub.listenPort();
         return hub;
     }
 
     /** A hub as the daemon makes wg0: TUN and socket in {@code netns} (null: here), .1 addresses, up. */
     static Device startHub(String netns, String name, Key key, int port) throws IOException {
+        return startHub(netns, name, key, port, false, false);
+    }
+
+    static Device startHub(String netns, String name, Key key, int port, boolean sealHop, boolean kernelForwarding)
+            throws IOException {
         LinuxTun tun = netns == null ? LinuxTun.create(name, HUB_MTU) : LinuxTun.createIn(netns, name, HUB_MTU);
-        Device hub = new Device(name, tun, new UdpBind(), SystemClock.INSTANCE, 2);
+        Device hub = new Device(name, tun, new Hop.Hub(new UdpBind(), sealHop), SystemClock.INSTANCE, 2);
+        hub.setForwarding(!kernelForwarding);
         try {
             hub.setPrivateKey(Key.of(key.bytes()));
             hub.setListenPort(port);
@@ -91,7 +101,7 @@ final class TestNode implements AutoCloseable {
     }
 
     Attachments attachments() throws IOException {
-        return new Attachments(dataDir, NETWORK, hub, ns);
+        return new Attachments(dataDir, NETWORK, hub);
     }
 
     /** A container's namespace, with its loopback up. */

@@ -125,6 +125,11 @@ public final class Device implements AutoCloseable {
         return stats;
     }
 
+    /** The hub side of in-process hops when this device's bind is one ({@link Hop.Hub}), else null. */
+    public Hop.Hub hop() {
+        return bind instanceof Hop.Hub h ? h : null;
+    }
+
     /** The device's drop counters, then its TUN's and its bind's ({@link Tun#drops}, {@link Bind#drops}). */
     public Map<String, Long> counters() {
         Map<String, Long> all = new LinkedHashMap<>(stats.snapshot());
@@ -433,13 +438,21 @@ public final class Device implements AutoCloseable {
     /**
      * For a device {@link #withoutThreads}: reads what its TUN has ready, without blocking, and sends it on the
      * calling thread (a poller shared by many devices) in {@code buffers}, which the caller lends for the call.
-     * False once the TUN or the device is closed: stop polling it.
+     * False once the TUN or the device is closed, or the TUN failed (logged): stop polling it.
      */
-    public boolean drainTun(Packet[] buffers) throws IOException {
+    public boolean drainTun(Packet[] buffers) {
         if (closed) {
             return false;
         }
-        int n = tun.readReady(buffers, Math.min(buffers.length, Outbound.MAX_READ));
+        int n;
+        try {
+            n = tun.readReady(buffers, Math.min(buffers.length, Outbound.MAX_READ));
+        } catch (IOException e) {
+            if (!closed) {
+                log.warn("{}: TUN read failed, the interface stops sending: {}", name, e.getMessage());
+            }
+            return false;
+        }
         if (n < 0) {
             return false;
         }

@@ -85,7 +85,7 @@ class HopTest {
     }
 
     /** What the test's "poller" does: reads the spoke's TUN and sends it on this thread. */
-    private void drain(Spoke s) throws IOException {
+    private void drain(Spoke s) {
         assertTrue(s.device().drainTun(buffers));
     }
 
