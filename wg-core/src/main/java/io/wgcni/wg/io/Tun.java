@@ -17,6 +17,17 @@ public interface Tun extends AutoCloseable {
     int read(Packet[] packets, int max) throws IOException;
 
     /**
+     * Reads what is ready without blocking: the packets available now (up to {@code max}), placed as {@link #read}
+     * places them; 0 when none is, -1 once closed. For a TUN served by a poller shared by many TUNs, which calls
+     * this when the TUN is readable instead of keeping a thread blocked in {@link #read} per TUN.
+     *
+     * @throws UnsupportedOperationException if this TUN can only be read by blocking
+     */
+    default int readReady(Packet[] packets, int max) throws IOException {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " has no non-blocking read");
+    }
+
+    /**
      * Writes {@code packets[0..count)}, each at an offset of at least {@link Packet#HEADROOM}, which the TUN may use
      * for a header of its own; a packet the device refuses is dropped, not retried.
      */
