@@ -61,6 +61,8 @@ public final class TunPoller implements AutoCloseable {
     private final int epfd;
     private final int wakeFd;
     private final Packet[] buffers;
+    /** The eventfd's count, read by the poller's thread to reset it. */
+    private final byte[] wakeCount = new byte[8];
     private final Thread thread;
     /** Guards {@link #fdsClosed}: epoll_ctl and eventfd writes never reach a number closed (and reused) meanwhile. */
     private final Object fdLock = new Object();
@@ -318,7 +320,7 @@ public final class TunPoller implements AutoCloseable {
 
     /** The eventfd: close, or TUNs closed while registered, which get a last drain (it reads -1) and go. */
     private void serveWake() {
-        Syscalls.read(wakeFd, new byte[8], 0, 8); // resets the count; EAGAIN when a second wake came first
+        Syscalls.read(wakeFd, wakeCount, 0, wakeCount.length); // resets the count; EAGAIN when a second wake came first
         for (Registration r; (r = closedTuns.poll()) != null; ) {
             if (byId.get(r.id) == r) {
                 serve(r);
