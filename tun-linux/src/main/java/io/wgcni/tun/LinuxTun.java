@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * read and write the packet's heap array in place (the README has the measurements against JNA and {@code
  * FileChannel}). The descriptor is non-blocking: {@link #read} waits in {@code poll(2)} on the TUN and on an
  * {@code eventfd} that {@link #close} signals, so a reader blocked in another thread returns -1 at once when the
- * device is closed.
+ * device is closed. {@link #readReady} reads the same way without waiting, for {@link TunPoller}, which serves
+ * many TUNs from one thread.
  *
  * <p>Thread safety: any number of threads may read and write at once. {@link #close} waits until no call is
  * using the descriptor before it closes it (which removes the interface, unless it was made persistent).
