@@ -122,6 +122,7 @@ public final class TunPoller implements AutoCloseable {
 
     /**
      * Watches {@code tun}: from now on {@code drain} is called on the poller's thread whenever the TUN is readable.
+     * Should the TUN be closed while this runs, this may throw after the drain had its last call (seeing -1).
      *
      * @throws IOException when the TUN is closed, or epoll refuses it
      * @throws IllegalArgumentException when the TUN is registered already

@@ -92,12 +92,13 @@ class TunPollerTest {
         final AtomicInteger calls = new AtomicInteger();
         final AtomicInteger sawClosed = new AtomicInteger();
         final CountDownLatch closedSeen = new CountDownLatch(1);
-        private final CountDownLatch[] arrivals;
+        /** Replaced by the test thread ({@link #expect}), counted down by the poller's. */
+        private volatile CountDownLatch arrivals;
 
         Recorder(LinuxTun tun, int perCall, int expected) {
             this.tun = tun;
             this.perCall = perCall;
-            this.arrivals = new CountDownLatch[] {new CountDownLatch(expected)};
+            this.arrivals = new CountDownLatch(expected);
         }
 
         Recorder(LinuxTun tun, int expected) {
@@ -106,12 +107,13 @@ class TunPollerTest {
 
         /** Waits for {@code n} more datagrams from now on. */
         void expect(int n) {
-            arrivals[0] = new CountDownLatch(n);
+            arrivals = new CountDownLatch(n);
         }
 
         void await() throws InterruptedException {
-            assertTrue(arrivals[0].await(WAIT_SECONDS, TimeUnit.SECONDS),
-                    tun.name() + ": " + arrivals[0].getCount() + " datagrams missing; got " + got.size());
+            CountDownLatch latch = arrivals;
+            assertTrue(latch.await(WAIT_SECONDS, TimeUnit.SECONDS),
+                    tun.name() + ": " + latch.getCount() + " datagrams missing; got " + got.size());
         }
 
         @Override
@@ -128,7 +130,7 @@ class TunPollerTest {
                 int[] d = datagram(buffers[k]);
                 if (d != null) {
                     got.add(d);
-                    arrivals[0].countDown();
+                    arrivals.countDown();
                 }
             }
             before(n);
