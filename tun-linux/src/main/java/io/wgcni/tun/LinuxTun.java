@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * read and write the packet's heap array in place (the README has the measurements against JNA and {@code
  * FileChannel}). The descriptor is non-blocking: {@link #read} waits in {@code poll(2)} on the TUN and on an
  * {@code eventfd} that {@link #close} signals, so a reader blocked in another thread returns -1 at once when the
- * device is closed.
+ * device is closed. {@link #readReady} reads the same way without waiting, for {@link TunPoller}, which serves
+ * many TUNs from one thread.
  *
  * <p>Thread safety: any number of threads may read and write at once. {@link #close} waits until no call is
  * using the descriptor before it closes it (which removes the interface, unless it was made persistent).
@@ -68,6 +69,8 @@ public final class LinuxTun implements Tun {
     private volatile boolean abandoned;
     private final LongAdder droppedWrites = new LongAdder();
     private final LongAdder droppedReads = new LongAdder();
+    /** Run once by {@link #close} ({@link #onClose}); guarded by this. */
+    private final java.util.List<Runnable> closeListeners = new java.util.ArrayList<>();
 
     private LinuxTun(int fd, int wakeFd, int ctlFd, String name, String netns, int mtu, int offloads) {
         this.fd = fd;
@@ -253,6 +256,20 @@ public final class LinuxTun implements Tun {
 
     @Override
     public int read(Packet[] packets, int max) throws IOException {
+        return read(packets, max, true);
+    }
+
+    /**
+     * The packets queued now (up to {@code max}), without waiting: 0 when none is, -1 once closed. For {@link
+     * TunPoller}, which calls it when epoll says the descriptor is readable.
+     */
+    @Override
+    public int readReady(Packet[] packets, int max) throws IOException {
+        return read(packets, max, false);
+    }
+
+    /** Both reads: when nothing is queued, {@code block} waits in poll(2) for a packet or close; else returns 0. */
+    private int read(Packet[] packets, int max, boolean block) throws IOException {
         if (max <= 0) {
             return 0;
         }
@@ -293,7 +310,7 @@ public final class LinuxTun implements Tun {
                     }
                     throw new IOException(describe("reading", errno));
                 }
-                if (n > 0) {
+                if (n > 0 || !block) {
                     break;
                 }
                 awaitReadable();
@@ -517,9 +534,59 @@ public final class LinuxTun implements Tun {
         }
     }
 
-    /** The TUN file descriptor (non-blocking), for tests and measurements. */
+    /**
+     * The TUN file descriptor (non-blocking), for tests and measurements. Anything that hands the number to the
+     * kernel after this returns races with {@link #close} (the number may by then name another file): use {@link
+     * #withFd}.
+     */
     int fd() {
         return fd;
+    }
+
+    /** Something done with the descriptor number while it cannot be closed. */
+    @FunctionalInterface
+    interface FdUse {
+        void use(int fd) throws IOException;
+    }
+
+    /**
+     * Runs {@code use} with the descriptor held open (as a read holds it: {@link #close} waits for it), so the number
+     * cannot be closed and reused by another file meanwhile; false, without running it, once the TUN is closed. A
+     * poller registers and unregisters the descriptor with epoll this way.
+     */
+    boolean withFd(FdUse use) throws IOException {
+        if (!acquire()) {
+            return false;
+        }
+        try {
+            use.use(fd);
+            return true;
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Has {@code listener} run once by {@link #close}, on the closing thread, right after the TUN counts as closed
+     * (reads return -1 from then on) and before close waits for the calls under way; false, without keeping it, when
+     * the TUN is closed already. For a poller, to which a closed descriptor otherwise says nothing: the kernel just
+     * drops it from the epoll set. A listener must be quick and must not wait for a thread that is using this TUN.
+     */
+    boolean onClose(Runnable listener) {
+        synchronized (this) {
+            if (closed) {
+                return false;
+            }
+            closeListeners.add(listener);
+            return true;
+        }
+    }
+
+    /** Forgets a listener {@link #onClose} took (nothing when it is not there). */
+    void removeOnClose(Runnable listener) {
+        synchronized (this) {
+            closeListeners.remove(listener);
+        }
     }
 
     /**
@@ -529,11 +596,24 @@ public final class LinuxTun implements Tun {
      */
     @Override
     public void close() {
+        java.util.List<Runnable> listeners = java.util.List.of();
         synchronized (this) {
             if (!closed) {
                 closed = true;
                 LibC.write(wakeFd, ONE, ONE.length);
+                listeners = java.util.List.copyOf(closeListeners);
+                closeListeners.clear();
             }
+        }
+        // Outside the monitor: a listener takes its own locks, and release() takes this monitor.
+        for (Runnable listener : listeners) {
+            try {
+                listener.run();
+            } catch (RuntimeException e) {
+                log.warn("{}: a close listener failed", name, e);
+            }
+        }
+        synchronized (this) {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
             boolean interrupted = false;
             while (users.get() != 0) {

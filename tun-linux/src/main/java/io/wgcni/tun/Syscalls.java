@@ -20,6 +20,8 @@ import java.lang.invoke.VarHandle;
  * direct buffer, no copy in Java, no JNI thread-state transition). A critical call keeps its thread in the Java
  * state, so no safepoint (no GC) can start until it returns: it must never block, so callers use it only on file
  * descriptors opened {@code O_NONBLOCK}.
+ * <li>epoll ({@code epoll_create1}, {@code epoll_ctl}, {@code epoll_wait}) for {@link TunPoller}, ordinary
+ * downcalls too: {@code epoll_wait} blocks.
  * <li>the UDP socket's calls ({@code socket}, {@code bind}, {@code setsockopt}, {@code recvmmsg}, {@code sendmmsg}
  * ...) on native memory: ordinary downcalls, which may block (a receive waits for datagrams, a send for room in the
  * socket buffer) while the rest of the JVM carries on.
@@ -50,6 +52,11 @@ final class Syscalls {
             blocking("socketpair", FunctionDescriptor.of(INT, INT, INT, INT, PTR));
     private static final MethodHandle SHUTDOWN = blocking("shutdown", FunctionDescriptor.of(INT, INT, INT));
     private static final MethodHandle CLOSE = blocking("close", FunctionDescriptor.of(INT, INT));
+    private static final MethodHandle EPOLL_CREATE1 = blocking("epoll_create1", FunctionDescriptor.of(INT, INT));
+    private static final MethodHandle EPOLL_CTL =
+            blocking("epoll_ctl", FunctionDescriptor.of(INT, INT, INT, INT, PTR));
+    private static final MethodHandle EPOLL_WAIT =
+            blocking("epoll_wait", FunctionDescriptor.of(INT, INT, PTR, INT, INT));
 
     private static final ThreadLocal<MemorySegment> STATE =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CAPTURE));
@@ -208,6 +215,47 @@ final class Syscalls {
         MemorySegment state = STATE.get();
         try {
             int r = (int) CLOSE.invokeExact(state, fd);
+            return r >= 0 ? r : -errno(state);
+        } catch (Throwable e) {
+            throw linkage(e);
+        }
+    }
+
+    /** {@code epoll_create1(flags)}: the epoll descriptor, or {@code -errno}. */
+    static int epollCreate1(int flags) {
+        MemorySegment state = STATE.get();
+        try {
+            int r = (int) EPOLL_CREATE1.invokeExact(state, flags);
+            return r >= 0 ? r : -errno(state);
+        } catch (Throwable e) {
+            throw linkage(e);
+        }
+    }
+
+    /** {@code epoll_ctl(epfd, op, fd, {events, data})} ({@link EpollEvent}): 0, or {@code -errno}. */
+    static int epollCtl(int epfd, int op, int fd, int events, long data) {
+        MemorySegment state = STATE.get();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment event = arena.allocate(EpollEvent.SIZE, 8);
+            EpollEvent.set(event, 0, events, data);
+            int r = (int) EPOLL_CTL.invokeExact(state, epfd, op, fd, event);
+            return r >= 0 ? 0 : -errno(state);
+        } catch (Throwable e) {
+            throw linkage(e);
+        }
+    }
+
+    /**
+     * {@code epoll_wait(epfd, events, max, timeoutMillis)} into an array of {@link EpollEvent#SIZE}-byte structs:
+     * how many are ready, or {@code -errno}. Blocks up to {@code timeoutMillis} (-1: until one is).
+     */
+    static int epollWait(int epfd, MemorySegment events, int max, int timeoutMillis) {
+        if (events.byteSize() < (long) max * EpollEvent.SIZE) {
+            throw new IllegalArgumentException("room for " + events.byteSize() / EpollEvent.SIZE + " events, not " + max);
+        }
+        MemorySegment state = STATE.get();
+        try {
+            int r = (int) EPOLL_WAIT.invokeExact(state, epfd, events, max, timeoutMillis);
             return r >= 0 ? r : -errno(state);
         } catch (Throwable e) {
             throw linkage(e);

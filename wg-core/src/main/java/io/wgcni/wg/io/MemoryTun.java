@@ -84,25 +84,35 @@ public final class MemoryTun implements Tun {
 
     @Override
     public int read(Packet[] packets, int max) {
-        inFlight.addAndGet(-lastBatch);
-        lastBatch = 0;
         try {
-            return take(toDevice.take(), packets, max);
+            return take(packets, max, true);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return -1;
         }
     }
 
+    /** What is queued now (up to {@code max}), 0 when nothing is, -1 once closed: never waits. */
     @Override
     public int readReady(Packet[] packets, int max) {
-        inFlight.addAndGet(-lastBatch);
-        lastBatch = 0;
-        Packet first = toDevice.poll();
-        return first == null ? (closed ? -1 : 0) : take(first, packets, max);
+        try {
+            return take(packets, max, false);
+        } catch (InterruptedException e) {
+            throw new AssertionError("a poll does not wait", e);
+        }
     }
 
-    private int take(Packet first, Packet[] packets, int max) {
+    /** One body for both reads: the first packet is waited for only if {@code block}. */
+    private int take(Packet[] packets, int max, boolean block) throws InterruptedException {
+        inFlight.addAndGet(-lastBatch);
+        lastBatch = 0;
+        if (max <= 0) {
+            return closed ? -1 : 0;
+        }
+        Packet first = block ? toDevice.take() : toDevice.poll();
+        if (first == null) {
+            return closed ? -1 : 0;
+        }
         int n = 0;
         for (Packet next = first; next != null && n < max; next = n < max ? toDevice.poll() : null) {
             if (next == CLOSED || closed) {

@@ -17,11 +17,14 @@ public interface Tun extends AutoCloseable {
     int read(Packet[] packets, int max) throws IOException;
 
     /**
-     * Reads what is ready without blocking: the packets available now (up to {@code max}), 0 when none is, -1 once
-     * closed. For a TUN served by a poller shared by many TUNs.
+     * Reads what is ready without blocking: the packets available now (up to {@code max}), placed as {@link #read}
+     * places them; 0 when none is, -1 once closed. For a TUN served by a poller shared by many TUNs, which calls
+     * this when the TUN is readable instead of keeping a thread blocked in {@link #read} per TUN.
+     *
+     * @throws UnsupportedOperationException if this TUN can only be read by blocking
      */
     default int readReady(Packet[] packets, int max) throws IOException {
-        throw new UnsupportedOperationException(name() + " cannot be read without blocking");
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " has no non-blocking read");
     }
 
     /**
