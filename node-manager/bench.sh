@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The node-manager benchmark: run as root after `./wgcni build` (or a build of node-manager's tests).
-#   node-manager/bench.sh [SECONDS-PER-IPERF3-RUN [ROUNDS]]   (default 8 s, 3 rounds)
+#   node-manager/bench.sh [SECONDS-PER-IPERF3-RUN [ROUNDS [PATHS]]]   (default 8 s, 3 rounds, every path)
+#   PATHS: a comma-separated subset of jwg,across,one,node,full
 # Starts a local cluster of two nodes (namespaces nm*); per round, jwg <-> jwg between two namespaces
 # (benchmarks/system-bench.sh), then container -> container across the nodes, on one node, and container -> the
 # other node's address: iperf3 TCP and RTT. Medians and ratios to jwg at the end, then a full node (110 containers:

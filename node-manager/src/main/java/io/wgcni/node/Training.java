@@ -11,8 +11,10 @@ import io.wgcni.node.attach.NodeNetwork;
 import io.wgcni.wg.crypto.Key;
 import io.wgcni.wg.crypto.X25519;
 import io.wgcni.wg.device.Device;
+import io.wgcni.wg.device.Hop;
 import io.wgcni.wg.device.Prefix;
 import io.wgcni.wg.io.MemoryTun;
+import io.wgcni.wg.io.Packet;
 import io.wgcni.tun.UdpBind;
 import io.wgcni.wg.time.SystemClock;
 import io.wgcni.wg.uapi.Uapi;
@@ -73,7 +75,7 @@ final class Training {
         MemoryTun tunA = new MemoryTun("train-a", 1420);
         MemoryTun tunB = new MemoryTun("train-b", 1420);
         try (Device a = new Device("train-a", tunA, new UdpBind(), SystemClock.INSTANCE, 1);
-                Device b = new Device("train-b", tunB, new UdpBind(), SystemClock.INSTANCE, 1)) {
+                Device b = new Device("train-b", tunB, new Hop.Hub(new UdpBind(), false), SystemClock.INSTANCE, 1)) {
             Uapi.set(b, List.of("private_key=" + keyB.toHex(), "listen_port=0",
                     "public_key=" + X25519.publicKey(keyA).toHex(), "allowed_ip=10.0.0.1/32"));
             b.up();
@@ -84,6 +86,22 @@ final class Training {
             tunA.inject(ipv4Packet());
             tunB.poll(5_000);
             Uapi.get(a);
+
+            // A container's device behind b's in-process hop: a handshake and a packet through it.
+            Key keyS = X25519.generatePrivateKey();
+            MemoryTun tunS = new MemoryTun("train-s", 1420);
+            try (Device s = Device.withoutThreads("train-s", tunS, b.hop().newSpoke(), SystemClock.INSTANCE)) {
+                s.setPrivateKey(keyS);
+                var toHub = s.addPeer(b.identity().publicKey());
+                toHub.setEndpoint(Hop.HUB);
+                s.addAllowedIp(toHub, Prefix.parse("0.0.0.0/0"));
+                b.addAllowedIp(b.addPeer(X25519.publicKey(keyS)), Prefix.parse("10.0.0.1/32"));
+                s.up();
+                tunS.inject(ipv4Packet());
+                Packet[] buffers = {new Packet(new byte[Packet.SUPER_CAPACITY])};
+                s.drainTun(buffers);
+                tunB.poll(5_000);
+            }
 
             // The attachments' store and bookkeeping, on the devices above as the hub (nothing is attached).
             NodeNetwork network = NodeNetwork.of(Prefix.parse("10.0.0.0/24"), null, 1420);
