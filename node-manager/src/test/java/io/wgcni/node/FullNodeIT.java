@@ -47,7 +47,7 @@ class FullNodeIT {
             Figures f = measure(cluster);
             System.out.println(f);
             assertTrue(f.threads <= MAX_THREADS, "node-manager threads with " + CONTAINERS + " containers: "
-                    + f.threads);
+                    + f.threads + " " + threadNames(cluster.node(1)));
             assertTrue(f.heapPerContainer() <= MAX_HEAP_PER_CONTAINER, "live heap per container: "
                     + f.heapPerContainer() + " bytes");
             // "No worse" within what a noisy 2-core machine gives between two runs of 20 attaches.
@@ -135,6 +135,20 @@ class FullNodeIT {
             return ok;
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    /** The process's threads by name (their {@code comm}, digits dropped), with counts. */
+    static java.util.Map<String, Long> threadNames(NodeProcess n) throws Exception {
+        try (var tasks = Files.list(Path.of("/proc", Long.toString(n.pid()), "task"))) {
+            return tasks.map(t -> {
+                try {
+                    return Files.readString(t.resolve("comm")).strip().replaceAll("[0-9]+", "#");
+                } catch (java.io.IOException e) {
+                    return "?";
+                }
+            }).collect(java.util.stream.Collectors.groupingBy(x -> x, java.util.TreeMap::new,
+                    java.util.stream.Collectors.counting()));
         }
     }
 

@@ -136,11 +136,15 @@ public final class ClusterClient implements AutoCloseable {
      * that goes away is dropped from the rotation at once and reconnected in the background with gRPC's
      * backoff, so a caller that retries an UNAVAILABLE call lands on another replica.
      */
+    private static final java.util.concurrent.Executor CALLBACKS =
+            java.util.concurrent.Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("cluster-call-", 0).factory());
+
     static ManagedChannel channel(String target, ChannelCredentials tls) {
         String t = target.contains(",") ? EndpointsResolver.SCHEME + ":///" + target : target;
         // Keepalives notice a dead server under a long WatchPeers stream (the server permits one every 10 s).
+        // Callbacks on virtual threads: gRPC's default is a pool of platform threads of its own in every process.
         return NettyChannelBuilder.forTarget(t, tls).overrideAuthority(SERVER_NAME)
-                .defaultLoadBalancingPolicy("round_robin")
+                .executor(CALLBACKS).defaultLoadBalancingPolicy("round_robin")
                 .keepAliveTime(30, TimeUnit.SECONDS).keepAliveTimeout(10, TimeUnit.SECONDS).build();
     }
 

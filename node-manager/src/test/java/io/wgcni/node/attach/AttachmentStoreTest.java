@@ -10,6 +10,7 @@ import io.grpc.StatusException;
 import io.wgcni.node.attach.AttachmentStore.Attachment;
 import io.wgcni.wg.crypto.X25519;
 import io.wgcni.wg.device.Device;
+import io.wgcni.wg.device.Hop;
 import io.wgcni.wg.device.Prefix;
 import io.wgcni.wg.io.MemoryNetwork;
 import io.wgcni.wg.io.MemoryTun;
@@ -200,7 +201,7 @@ class AttachmentStoreTest {
 
     private static Device memoryHub() {
         Device hub = new Device("na-hub", new MemoryTun("na-hub", 1420),
-                new MemoryNetwork().newBind(InetAddress.getLoopbackAddress()), SystemClock.INSTANCE, 1);
+                new Hop.Hub(new MemoryNetwork().newBind(InetAddress.getLoopbackAddress()), false), SystemClock.INSTANCE, 1);
         hub.setPrivateKey(X25519.generatePrivateKey());
         return hub;
     }
