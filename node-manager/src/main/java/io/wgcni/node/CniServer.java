@@ -34,7 +34,7 @@ final class CniServer implements AutoCloseable {
         this.path = path;
         this.server = server;
         this.api = api;
-        this.acceptor = Thread.ofPlatform().daemon().name("cni-socket").start(this::acceptLoop);
+        this.acceptor = Thread.ofVirtual().name("cni-socket").start(this::acceptLoop);
     }
 
     static CniServer start(Path path, NodeApi api) throws IOException {

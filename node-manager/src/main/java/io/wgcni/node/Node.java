@@ -152,7 +152,7 @@ final class Node {
         // A DEL that never reached this node-manager leaves the tunnel, its wg0 peer and the address: released
         // within a minute of the namespace going, not only at the next start.
         var sweeper = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
-                Thread.ofPlatform().name("attachment-sweep").daemon().factory());
+                Thread.ofVirtual().name("attachment-sweep").factory()); // a platform thread would idle for a minute
         sweeper.scheduleWithFixedDelay(() -> {
             try {
                 attachments.sweep();

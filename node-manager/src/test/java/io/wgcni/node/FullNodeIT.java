@@ -152,10 +152,10 @@ class FullNodeIT {
         }
     }
 
+    /** The process's threads, less the "Attach Listener" that this test's own jcmd made the JVM start. */
     static int threads(NodeProcess n) throws Exception {
-        try (var tasks = Files.list(Path.of("/proc", Long.toString(n.pid()), "task"))) {
-            return (int) tasks.count();
-        }
+        return (int) threadNames(n).entrySet().stream().filter(e -> !e.getKey().equals("Attach Listener"))
+                .mapToLong(java.util.Map.Entry::getValue).sum();
     }
 
     /** Bytes of live objects in node-manager's heap, after the full GC that jcmd's class histogram starts. */

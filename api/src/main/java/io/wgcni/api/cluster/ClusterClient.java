@@ -144,7 +144,7 @@ public final class ClusterClient implements AutoCloseable {
         // Keepalives notice a dead server under a long WatchPeers stream (the server permits one every 10 s).
         // Callbacks on virtual threads: gRPC's default is a pool of platform threads of its own in every process.
         return NettyChannelBuilder.forTarget(t, tls).overrideAuthority(SERVER_NAME)
-                .executor(CALLBACKS).defaultLoadBalancingPolicy("round_robin")
+                .executor(CALLBACKS).offloadExecutor(CALLBACKS).defaultLoadBalancingPolicy("round_robin")
                 .keepAliveTime(30, TimeUnit.SECONDS).keepAliveTimeout(10, TimeUnit.SECONDS).build();
     }
 
