@@ -222,11 +222,15 @@ final class Outbound {
         }
         peer.timers.anyAuthenticatedPacketTraversal();
         peer.timers.anyAuthenticatedPacketSent();
+        // Counted before the send: an in-process bind delivers (and the far end may answer) before it returns,
+        // and whoever sees the packet arrive must also see it counted. Taken back if the send fails.
+        peer.countSent(bytes);
         if (device.send(ps, count, to)) {
-            peer.countSent(bytes);
             if (data) {
                 peer.timers.dataSent();
             }
+        } else {
+            peer.countSent(-bytes);
         }
         keepKeyFreshSending(peer, now);
         return true;
@@ -401,8 +405,9 @@ final class Outbound {
     }
 
     private void sendHandshakeMessage(Peer peer, byte[] msg) {
-        if (device.send(new Packet[] {new Packet(msg)}, 1, peer.endpoint())) {
-            peer.countSent(msg.length);
+        peer.countSent(msg.length); // before the send, as in send(): an in-process bind delivers inline
+        if (!device.send(new Packet[] {new Packet(msg)}, 1, peer.endpoint())) {
+            peer.countSent(-msg.length);
         }
     }
 

@@ -121,8 +121,10 @@ class HopTest {
 
         // And back: the hub's TUN hands a packet for the container to the hub, which hands it to the spoke.
         byte[] reply = udp(ip("10.100.1.1"), c.address(), 2, 64);
+        long txBefore = atHub.txBytes();
         hubTun.inject(reply);
         assertArrayEquals(reply, c.tun().poll(5_000));
+        assertTrue(atHub.txBytes() > txBefore, "counted by the time it arrived: the hop delivers inline");
         assertEquals(0, hub.stats().receiveDrops());
         assertEquals(0, c.device().stats().receiveDrops());
     }
