@@ -25,6 +25,8 @@ import io.wgcni.api.node.v1.ListPeersResponse;
 import io.wgcni.api.node.v1.NodeGrpc;
 import io.wgcni.api.node.v1.RegisterPeerRequest;
 import io.wgcni.api.node.v1.RegisterPeerResponse;
+import io.wgcni.api.node.v1.RotateKeyRequest;
+import io.wgcni.api.node.v1.RotateKeyResponse;
 import io.wgcni.api.node.v1.StatusRequest;
 import io.wgcni.api.node.v1.StatusResponse;
 import java.io.IOException;
@@ -178,6 +180,11 @@ final class GrpcServer implements AutoCloseable {
         @Override
         public void listPeers(ListPeersRequest request, StreamObserver<ListPeersResponse> out) {
             unary(request, out, api::listPeers);
+        }
+
+        @Override
+        public void rotateKey(RotateKeyRequest request, StreamObserver<RotateKeyResponse> out) {
+            unary(request, out, api::rotateKey);
         }
     }
 }

@@ -50,6 +50,12 @@ final class Node {
     private final CountDownLatch stop = new CountDownLatch(1);
     private final AtomicBoolean stopping = new AtomicBoolean();
     private volatile boolean started;
+    // What a key rotation changes, once start has made them.
+    private NodeInterface wg0;
+    private Attachments attachments;
+    private ClusterClient cluster;
+    /** What this node registers; {@link #onSelf} holds the registry to it. */
+    private volatile RegisterPeerRequest registration;
 
     Node(NodeConfig config) {
         this.config = config;
@@ -128,7 +134,7 @@ final class Node {
             endpoint = new Endpoint(underlay.address(), config.listenPort());
         }
         int mtu = config.mtu() > 0 ? config.mtu() : underlay.mtu() - NodeConfig.WIREGUARD_OVERHEAD;
-        NodeInterface wg0 = keep(NodeInterface.create(config.interfaceName(), privateKey, config.listenPort(), mtu,
+        NodeInterface wg0 = this.wg0 = keep(NodeInterface.create(config.interfaceName(), privateKey, config.listenPort(), mtu,
                 lease.subnetV4(), lease.subnetV6(), config.dataPath()));
         privateKey.destroy();
         log.info("{}: {} listening on {}, MTU {} (underlay {} MTU {}), endpoint {}", wg0.name(),
@@ -145,7 +151,7 @@ final class Node {
                 mtu);
         Path attachmentsDir = Files.createDirectories(dataDir.resolve(ATTACHMENTS_DIR),
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        Attachments attachments = new Attachments(attachmentsDir, network, wg0.device());
+        Attachments attachments = this.attachments = new Attachments(attachmentsDir, network, wg0.device());
         // A start that fails later (the cluster refusing this node, say) leaves the containers as a crash would.
         made.push(() -> attachments.close(started && !config.keepTunnelsOnExit()));
         attachments.reconcile();
@@ -196,16 +202,16 @@ final class Node {
         }
         api.phase("registering with the cluster");
         List<String> prefixes = lease.subnets().stream().map(Prefix::toString).toList();
-        RegisterPeerRequest registration = RegisterPeerRequest.newBuilder().setNodeName(config.nodeName())
+        registration = RegisterPeerRequest.newBuilder().setNodeName(config.nodeName())
                 .setPublicKey(publicKey.toBase64()).setEndpoint(endpoint.toString()).addAllAllowedPrefixes(prefixes)
                 .build();
-        ClusterClient client = cluster;
+        ClusterClient client = this.cluster = cluster;
         retry("register the node", () -> client.blocking().withDeadlineAfter(CALL_TIMEOUT)
                 .registerPeer(registration));
-        peers.start(client::blocking, self -> onSelf(client, registration, self));
+        peers.start(client::blocking, self -> onSelf(client, self));
 
         api.ready(new NodeApi.Ready(config.nodeName(), lease.subnetV4(), lease.subnetV6(), lease.cluster(),
-                endpoint.toString(), wg0, attachments, peers, clients));
+                endpoint.toString(), wg0, attachments, peers, clients, this::rotateKey));
         grpc.serving(true);
         made.push(() -> grpc.serving(false));
         started = true;
@@ -232,7 +238,8 @@ final class Node {
     }
 
     /** The registry's entry for this node changed: register again when it no longer says what it should. */
-    private void onSelf(ClusterClient cluster, RegisterPeerRequest registration, Peer self) {
+    private void onSelf(ClusterClient cluster, Peer self) {
+        RegisterPeerRequest registration = this.registration;
         if (self == null) {
             log.warn("Node {} is not (or no longer) in the cluster's registry", config.nodeName());
             return;
@@ -252,6 +259,58 @@ final class Node {
                 }
             });
         }
+    }
+
+    /**
+     * Gives the node a new WireGuard key without taking its tunnels down, and returns the old and new public keys.
+     *
+     * <p>The order makes one side of every pair the initiator of the new handshake, so no initiations cross (two
+     * that cross leave both sides waiting out REKEY_TIMEOUT). The new key is stored (0600, synced) and wg0 takes
+     * it, which expires its sessions, and the containers' devices follow at once; only then does the registry
+     * record it. An initiation wg0 sends before that is refused by every other node, which does not know the key
+     * yet; each of them, seeing the new key in the watch, swaps its peer and, through the peer's persistent
+     * keepalive, starts the handshake at once with a wg0 that already has the key. Until then their packets to
+     * this node still open here under the sessions just expired for sending. A crash at any point restarts with the
+     * stored key, which the start registers.
+     *
+     * <p>When the registry cannot record it, the old key is stored and used again, and the cluster-manager's
+     * failure is thrown: nothing changed. External clients (wg-quick) hold the node's public key in their
+     * configuration and must be given the new one.
+     */
+    synchronized Attachments.KeyChange rotateKey() throws IOException {
+        Key previous = Key.of(wg0.device().identity().privateKey().bytes());
+        Key next = X25519.generatePrivateKey();
+        var change = new Attachments.KeyChange(X25519.publicKey(previous), X25519.publicKey(next));
+        RegisterPeerRequest before = registration;
+        RegisterPeerRequest after = before.toBuilder().setPublicKey(change.next().toBase64()).build();
+        long start = System.nanoTime();
+        try {
+            NodeKey.write(config.dataDir(), next);
+            use(next);
+            registration = after;
+            try {
+                cluster.blocking().withDeadlineAfter(CALL_TIMEOUT).registerPeer(after);
+            } catch (StatusRuntimeException e) {
+                registration = before;
+                NodeKey.write(config.dataDir(), previous);
+                use(previous);
+                log.warn("Node key not rotated: the cluster-manager did not record it ({}: {})",
+                        e.getStatus().getCode(), e.getStatus().getDescription());
+                throw e;
+            }
+        } finally {
+            previous.destroy();
+            next.destroy();
+        }
+        log.info("Node {}: new key {} (was {}), registered in {} ms", config.nodeName(), change.next().shortForm(),
+                change.previous().shortForm(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+        return change;
+    }
+
+    /** wg0 takes the key (it keeps a copy) and every container's device follows. */
+    private void use(Key privateKey) {
+        wg0.device().setPrivateKey(privateKey);
+        attachments.hubKeyChanged();
     }
 
     /** Connects with the stored client certificate, joining first with the join token when there is none. */

@@ -2,6 +2,7 @@ package io.wgcni.node;
 
 import io.grpc.Status;
 import io.grpc.StatusException;
+import io.grpc.StatusRuntimeException;
 import io.wgcni.api.node.v1.AllocateAddressRequest;
 import io.wgcni.api.node.v1.AllocateAddressResponse;
 import io.wgcni.api.node.v1.AttachRequest;
@@ -17,6 +18,8 @@ import io.wgcni.api.node.v1.ListPeersResponse;
 import io.wgcni.api.node.v1.PeerInfo;
 import io.wgcni.api.node.v1.RegisterPeerRequest;
 import io.wgcni.api.node.v1.RegisterPeerResponse;
+import io.wgcni.api.node.v1.RotateKeyRequest;
+import io.wgcni.api.node.v1.RotateKeyResponse;
 import io.wgcni.api.node.v1.StatusRequest;
 import io.wgcni.api.node.v1.StatusResponse;
 import io.wgcni.node.attach.Attachments;
@@ -26,6 +29,7 @@ import io.wgcni.wg.device.Prefix;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.NoSuchElementException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,7 +44,13 @@ final class NodeApi {
 
     /** Everything a ready node has. {@code subnetV6} is null in an IPv4-only cluster. */
     record Ready(String nodeName, Prefix subnetV4, Prefix subnetV6, List<Prefix> cluster, String endpoint,
-            NodeInterface wg0, Attachments attachments, PeerSync peers, Clients clients) {}
+            NodeInterface wg0, Attachments attachments, PeerSync peers, Clients clients, NodeKeyRotation rotation) {}
+
+    /** Rotates the node's own key ({@link Node#rotateKey}); a failure of the cluster-manager's comes as its status. */
+    @FunctionalInterface
+    interface NodeKeyRotation {
+        Attachments.KeyChange rotate() throws IOException;
+    }
 
     private final Metrics metrics;
     private volatile Ready ready;
@@ -216,6 +226,32 @@ final class NodeApi {
             }
         }
         return b.build();
+    }
+
+    RotateKeyResponse rotateKey(RotateKeyRequest request) throws StatusException {
+        Ready r = requireReady();
+        String id = request.getContainerId();
+        Attachments.KeyChange change;
+        try {
+            if (id.isEmpty()) {
+                if (!request.getIfname().isEmpty()) {
+                    throw Status.INVALID_ARGUMENT.withDescription("ifname: only with container_id").asException();
+                }
+                change = r.rotation().rotate();
+            } else {
+                change = r.attachments().rotateKey(id, request.getIfname().isEmpty() ? "eth0" : request.getIfname());
+            }
+        } catch (NoSuchElementException e) {
+            throw Status.NOT_FOUND.withDescription(e.getMessage()).asException();
+        } catch (StatusRuntimeException e) {
+            throw Status.UNAVAILABLE.withDescription("the cluster-manager did not record the new key ("
+                    + e.getStatus().getCode() + ": " + e.getStatus().getDescription() + "): the old key stays in use")
+                    .asException();
+        } catch (IOException e) {
+            throw Status.INTERNAL.withDescription("rotating the key: " + e.getMessage()).asException();
+        }
+        return RotateKeyResponse.newBuilder().setPublicKey(change.next().toBase64())
+                .setPreviousPublicKey(change.previous().toBase64()).build();
     }
 
     private static String clientName(String name) throws StatusException {

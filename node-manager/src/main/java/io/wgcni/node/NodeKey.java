@@ -15,8 +15,8 @@ import java.util.Set;
 
 /**
  * The node's WireGuard private key, in {@code private.key} in the data directory: base64 as {@code wg genkey}
- * writes it, mode 0600. Created once; a node keeps its key across restarts, and rotating it means deleting the
- * file.
+ * writes it, mode 0600. Created once; a node keeps its key across restarts until {@code node-manager rotate-key}
+ * replaces it.
  */
 final class NodeKey {
     static final String FILE = "private.key";
@@ -39,8 +39,13 @@ final class NodeKey {
             }
         }
         Key key = X25519.generatePrivateKey();
-        writeSecret(file, (key.toBase64() + "\n").getBytes(StandardCharsets.US_ASCII));
+        write(dataDir, key);
         return key;
+    }
+
+    /** Replaces the key (a rotation): the file holds either the old key or the new one, whatever happens. */
+    static void write(Path dataDir, Key key) throws IOException {
+        writeSecret(dataDir.resolve(FILE), (key.toBase64() + "\n").getBytes(StandardCharsets.US_ASCII));
     }
 
     /**

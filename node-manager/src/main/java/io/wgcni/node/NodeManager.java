@@ -15,6 +15,7 @@ import io.wgcni.api.node.v1.NodeGrpc;
 import io.wgcni.api.node.v1.PeerInfo;
 import io.wgcni.api.node.v1.RegisterPeerRequest;
 import io.wgcni.api.node.v1.RegisterPeerResponse;
+import io.wgcni.api.node.v1.RotateKeyRequest;
 import io.wgcni.api.node.v1.StatusRequest;
 import io.wgcni.api.node.v1.StatusResponse;
 import java.io.IOException;
@@ -35,7 +36,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "node-manager", mixinStandardHelpOptions = true, versionProvider = NodeManager.Version.class,
         description = "Runs a wgcni node: the node's userspace WireGuard, the containers' tunnels, the CNI socket.",
         subcommands = {NodeManager.Run.class, NodeManager.StatusCommand.class, NodeManager.Peers.class,
-            NodeManager.Attach.class, NodeManager.Detach.class, NodeManager.Client.class})
+            NodeManager.Attach.class, NodeManager.Detach.class, NodeManager.RotateKey.class,
+            NodeManager.Client.class})
 public final class NodeManager {
     static final String DEFAULT_SOCKET = "/run/wgcni/node.sock";
 
@@ -282,6 +284,27 @@ public final class NodeManager {
         @Override
         void run(NodeGrpc.NodeBlockingStub node) {
             node.detach(DetachRequest.newBuilder().setContainerId(containerId).setIfname(ifname).build());
+        }
+    }
+
+    @Command(name = "rotate-key", description = "Give the node (or, with --container, one container interface) a"
+            + " new WireGuard key; connections carry on. Prints the new public key.")
+    static final class RotateKey extends ClientCommand {
+        @Option(names = "--container", description = "the container id whose tunnel key to rotate")
+        String containerId;
+
+        @Option(names = "--ifname", description = "its interface (default: eth0)")
+        String ifname;
+
+        @Override
+        void run(NodeGrpc.NodeBlockingStub node) {
+            RotateKeyRequest.Builder request = RotateKeyRequest.newBuilder();
+            if (containerId != null) {
+                request.setContainerId(containerId).setIfname(ifname == null ? "eth0" : ifname);
+            } else if (ifname != null) {
+                throw new CommandLine.ParameterException(new CommandLine(this), "--ifname needs --container");
+            }
+            System.out.println(node.rotateKey(request.build()).getPublicKey());
         }
     }
 

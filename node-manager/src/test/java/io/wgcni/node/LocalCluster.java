@@ -170,9 +170,14 @@ public final class LocalCluster implements AutoCloseable {
 
     /** Kills the cluster-manager with SIGKILL and starts it again on the same data. */
     public void restartClusterManager() throws Exception {
+        killClusterManager();
+        startClusterManager();
+    }
+
+    /** SIGKILL of the (single) cluster-manager; {@link #restartClusterManager} brings it back. */
+    public void killClusterManager() throws InterruptedException {
         clusterManager.destroyForcibly();
         clusterManager.waitFor(10, TimeUnit.SECONDS);
-        startClusterManager();
     }
 
     /** Runs the cluster-manager's CLI (in the hub, where it listens) with admin credentials. */

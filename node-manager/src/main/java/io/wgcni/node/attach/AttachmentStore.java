@@ -48,6 +48,10 @@ final class AttachmentStore implements AutoCloseable {
                     network);
         }
 
+        Attachment withPrivateKey(String base64) {
+            return new Attachment(containerId, ifname, netns, slot, base64, port, mtu, createdEpochMillis, network);
+        }
+
         @Override
         public String toString() { // no key
             return "Attachment[" + containerId + "/" + ifname + " in " + netns + ", network " + network + ", slot " + slot

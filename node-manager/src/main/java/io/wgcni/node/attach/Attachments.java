@@ -15,6 +15,7 @@ import io.wgcni.node.attach.Sandbox.Addressing;
 import io.wgcni.tun.LinuxTun;
 import io.wgcni.tun.Netns;
 import io.wgcni.tun.TunPoller;
+import io.wgcni.wg.crypto.Key;
 import io.wgcni.wg.crypto.X25519;
 import io.wgcni.wg.device.Device;
 import io.wgcni.wg.device.Peer;
@@ -31,6 +32,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.NoSuchElementException;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
@@ -485,6 +487,35 @@ public final class Attachments implements AutoCloseable {
             all.add(b.build());
         }
         return all;
+    }
+
+    // ---- keys ----
+
+    /** A rotated key's public halves. */
+    public record KeyChange(Key previous, Key next) {}
+
+    /**
+     * Gives the container interface's tunnel a new key, stored before it is used (a crash from then on restarts
+     * the tunnel with it); the connections in the container carry on over the new session. 
+     *
+     * @throws NoSuchElementException when no tunnel of this node-manager is {@code id}'s {@code ifname}
+     */
+    public synchronized KeyChange rotateKey(String id, String ifname) throws IOException {
+        ContainerTunnel t = tunnels.get(AttachmentStore.containerOwner(id, ifname));
+        if (t == null || closed) {
+            throw new NoSuchElementException("no attachment " + id + "/" + ifname + " on this node");
+        }
+        Attachment rotated = t.attachment.withPrivateKey(X25519.generatePrivateKey().toBase64());
+        store.save(rotated);
+        ContainerTunnel next = t.rotate(rotated);
+        tunnels.put(rotated.owner(), next);
+        log.info("{}/{}: new key {} (was {})", id, ifname, next.publicKey.shortForm(), t.publicKey.shortForm());
+        return new KeyChange(t.publicKey, next.publicKey);
+    }
+
+    /** wg0's key changed: every container's device follows it, each starting its new handshake at once. */
+    public synchronized void hubKeyChanged() {
+        tunnels.values().forEach(ContainerTunnel::followHub);
     }
 
     // ---- shutting down ----

@@ -68,11 +68,7 @@ final class ContainerTunnel implements AutoCloseable {
         Peer hubPeer = null;
         try {
             device.setPrivateKey(privateKey);
-            Peer toHub = device.addPeer(hub.identity().publicKey());
-            toHub.setEndpoint(Hop.HUB);
-            device.addAllowedIp(toHub, Prefix.parse("0.0.0.0/0"));
-            device.addAllowedIp(toHub, Prefix.parse("::/0"));
-            toHub.setPersistentKeepaliveInterval(KEEPALIVE_SECONDS);
+            addHubPeer(device, hub.identity().publicKey());
 
             // The hub must know the container before the first initiation arrives, or it would wait out a retry.
             hubPeer = hub.addPeer(publicKey);
@@ -93,6 +89,55 @@ final class ContainerTunnel implements AutoCloseable {
             device.close(); // closes the TUN too
             throw e;
         }
+    }
+
+    /** The device's one peer: the hub, for everything; on an up device its first keepalive starts the handshake. */
+    private static void addHubPeer(Device device, Key hubKey) {
+        Peer toHub = device.addPeer(hubKey);
+        toHub.setEndpoint(Hop.HUB);
+        device.addAllowedIp(toHub, Prefix.parse("0.0.0.0/0"));
+        device.addAllowedIp(toHub, Prefix.parse("::/0"));
+        toHub.setPersistentKeepaliveInterval(KEEPALIVE_SECONDS);
+    }
+
+    /**
+     * The same tunnel under {@code rotated}'s key; this object is spent. wg0's peer for the container moves to the
+     * new public key, allowed IPs first (a packet for the container never finds no peer), then the device takes the
+     * new private key and its peer for the hub is made afresh: its first keepalive starts the new handshake at once
+     * (else a container that only receives would wait for its next keepalive, up to 25 s). The container is the
+     * only initiator, as at the start, so no initiations cross. The interface, its addresses and its sockets stay.
+     */
+    ContainerTunnel rotate(Attachment rotated) {
+        Key privateKey = Key.fromBase64(rotated.privateKeyBase64());
+        Key next = X25519.publicKey(privateKey);
+        Peer old = hub.peer(publicKey);
+        Peer peer = hub.addPeer(next);
+        for (Prefix p : old == null ? List.<Prefix>of() : old.allowedIps()) {
+            hub.addAllowedIp(peer, p); // moves the prefix from the old peer to this one
+        }
+        hub.removePeer(publicKey);
+        Key hubKey = hub.identity().publicKey();
+        device.setPrivateKey(privateKey); // keeps a copy of its own
+        privateKey.destroy();
+        device.removePeer(hubKey);
+        addHubPeer(device, hubKey);
+        return new ContainerTunnel(rotated, tun, device, next, hub, poller);
+    }
+
+    /**
+     * Makes the device's peer the hub's current key, after the node's key rotated: the old one is removed and the
+     * new one's first keepalive starts the handshake at once. Nothing happens when the peer already has that key.
+     */
+    void followHub() {
+        Key hubKey = hub.identity().publicKey();
+        Peer current = nodePeer();
+        if (current != null && current.publicKey().equals(hubKey)) {
+            return;
+        }
+        if (current != null) {
+            device.removePeer(current.publicKey());
+        }
+        addHubPeer(device, hubKey);
     }
 
     /** The peer on the node's wg0 for this container, or null once closed. */

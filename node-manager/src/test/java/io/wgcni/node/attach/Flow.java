@@ -15,17 +15,26 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * One long TCP connection between two namespaces that a test keeps running across a node-manager restart: a
- * sender of pseudo-random bytes and a receiver that counts and digests them, in the background.
+ * One long TCP connection between two namespaces that a test keeps running across a node-manager restart or a key
+ * rotation: a sender of pseudo-random bytes (as fast as it can, or at a steady rate) and a receiver that counts and
+ * digests them and keeps the longest pause between two reads, in the background.
  */
-final class Flow implements AutoCloseable {
+public final class Flow implements AutoCloseable {
     private final ServerSocket server;
     private final Socket client;
     private final AtomicLong received = new AtomicLong();
     private final CompletableFuture<String> receivedDigest;
     private final CompletableFuture<String> sentDigest;
+    private final long bytesPerSecond;
+    private volatile long longestPauseNanos;
 
     Flow(String fromNs, String toNs, String toAddress, long bytes) throws Exception {
+        this(fromNs, toNs, toAddress, bytes, 0);
+    }
+
+    /** {@code bytesPerSecond}: the sender's steady rate, 0 for as fast as the connection takes. */
+    public Flow(String fromNs, String toNs, String toAddress, long bytes, long bytesPerSecond) throws Exception {
+        this.bytesPerSecond = bytesPerSecond;
         InetAddress address = InetAddress.getByName(toAddress);
         server = Netns.inNamespace(toNs, () -> new ServerSocket(0, 1, address));
         int port = server.getLocalPort();
@@ -43,7 +52,13 @@ final class Flow implements AutoCloseable {
         try (Socket s = server.accept(); InputStream in = s.getInputStream()) {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             byte[] buf = new byte[1 << 16];
+            long last = 0;
             for (int n; (n = in.read(buf)) > 0; ) {
+                long now = System.nanoTime();
+                if (last != 0 && now - last > longestPauseNanos) {
+                    longestPauseNanos = now - last;
+                }
+                last = now;
                 md.update(buf, 0, n);
                 received.addAndGet(n);
             }
@@ -58,13 +73,21 @@ final class Flow implements AutoCloseable {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             OutputStream out = client.getOutputStream();
             Random random = new Random(bytes);
-            byte[] buf = new byte[1 << 16];
+            byte[] buf = new byte[bytesPerSecond > 0 ? 1 << 14 : 1 << 16];
+            long start = System.nanoTime();
             for (long left = bytes; left > 0; ) {
                 random.nextBytes(buf);
                 int n = (int) Math.min(buf.length, left);
                 out.write(buf, 0, n);
                 md.update(buf, 0, n);
                 left -= n;
+                if (bytesPerSecond > 0) { // on schedule: after a stall it catches up at full speed
+                    long due = start + (long) ((bytes - left) * 1e9 / bytesPerSecond);
+                    long wait = due - System.nanoTime();
+                    if (wait > 0) {
+                        Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                    }
+                }
             }
             client.shutdownOutput();
             return HexFormat.of().formatHex(md.digest());
@@ -73,12 +96,19 @@ final class Flow implements AutoCloseable {
         }
     }
 
-    long received() {
+    public long received() {
         return received.get();
     }
 
+    /** The longest time between two reads since the first read, or since the last call; resets it. */
+    public long takeLongestPauseMillis() {
+        long n = longestPauseNanos;
+        longestPauseNanos = 0;
+        return TimeUnit.NANOSECONDS.toMillis(n);
+    }
+
     /** Waits until more than {@code bytes} have arrived; false after {@code timeoutMillis}. */
-    boolean awaitReceivedMoreThan(long bytes, long timeoutMillis) throws InterruptedException {
+    public boolean awaitReceivedMoreThan(long bytes, long timeoutMillis) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         while (received.get() <= bytes) {
             if (System.nanoTime() > deadline) {
@@ -90,7 +120,7 @@ final class Flow implements AutoCloseable {
     }
 
     /** The digests of what was sent and what arrived, once the connection has finished. */
-    String[] digests(long timeoutSeconds) throws Exception {
+    public String[] digests(long timeoutSeconds) throws Exception {
         return new String[] {sentDigest.get(timeoutSeconds, TimeUnit.SECONDS),
                 receivedDigest.get(timeoutSeconds, TimeUnit.SECONDS)};
     }
