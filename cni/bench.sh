@@ -8,7 +8,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=${WGCNI_ROOT:-$(dirname "$here")}   # where bin/node-manager and bin/cluster-manager are built
-java_home=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
+. "$root/bin/jdk.sh"
+java_home=$(find_jdk bench.sh) || exit 1
 for f in "$here/target/wireguard" "$here/target/test-classes/io/wgcni/cni/CniBenchmark.class" \
          "$root/node-manager/target/node-manager.jar" "$root/cluster-manager/target/cluster-manager.jar"; do
   [ -e "$f" ] || { echo "bench.sh: $f is missing: run ./wgcni test -pl cni -am -DskipTests first" >&2; exit 1; }

@@ -22,15 +22,8 @@ done
 bin_dir=$prefix$bin_dir
 conf_dir=$prefix$conf_dir
 
-java_home=""
-for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64; do
-  if [ -n "$candidate" ] && [ -x "$candidate/bin/java" ] \
-     && [ "$("$candidate/bin/java" -XshowSettings:properties -version 2>&1 \
-            | sed -n 's/^ *java.specification.version = //p' | cut -d. -f1)" -ge 25 ] 2>/dev/null; then
-    java_home=$candidate; break
-  fi
-done
-[ -n "$java_home" ] || { echo "install.sh: needs a JDK 25 (set JAVA_HOME)" >&2; exit 1; }
+. "$src/../bin/jdk.sh"
+java_home=$(find_jdk install.sh) || exit 1
 
 jars=("$src/target/cni.jar")   # the whole class path: the plugin depends on the JDK only
 for jar in "${jars[@]}"; do

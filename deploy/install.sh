@@ -27,6 +27,7 @@ for m in cluster-manager node-manager tun-linux; do
   install -m 0644 "$from/$m/target/$m.jar" "$prefix/$m/target/"
   install -m 0644 "$from/$m/target/lib/"*.jar "$prefix/$m/target/lib/"
 done
+install -m 0644 "$from/bin/jdk.sh" "$prefix/bin/jdk.sh"
 for b in cluster-manager node-manager jwg; do
   install -m 0755 "$from/bin/$b" "$prefix/bin/$b"
   ln -sfn "$prefix/bin/$b" "/usr/local/bin/$b"

@@ -9,7 +9,8 @@
 set -euo pipefail
 here=$(dirname "$(readlink -f "$0")")
 root=$(dirname "$here")
-java_home=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
+. "$root/bin/jdk.sh"
+java_home=$(find_jdk bench.sh) || exit 1
 [ -d "$here/target/test-classes" ] || { echo "bench.sh: build first: ./wgcni test -pl node-manager -am -DskipTests" >&2; exit 1; }
 exec "$java_home/bin/java" --enable-native-access=ALL-UNNAMED -Dwgcni.root="$root" \
   -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dorg.slf4j.simpleLogger.log.io.grpc.netty.shaded.io.netty.bootstrap=error \
