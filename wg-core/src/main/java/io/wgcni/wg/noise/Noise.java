@@ -1,5 +1,6 @@
 package io.wgcni.wg.noise;
 
+import static io.wgcni.wg.noise.Protocol.HASH_LENGTH;
 import static io.wgcni.wg.noise.Protocol.KEY_LENGTH;
 
 import io.wgcni.wg.crypto.Blake2s;
@@ -25,8 +26,8 @@ import java.util.function.Function;
 public final class Noise {
     private Noise() {}
 
-    static final byte[] INITIAL_CHAIN_KEY = new byte[32];
-    static final byte[] INITIAL_HASH = new byte[32];
+    static final byte[] INITIAL_CHAIN_KEY = new byte[HASH_LENGTH];
+    static final byte[] INITIAL_HASH = new byte[HASH_LENGTH];
 
     static {
         Blake2s.hash(INITIAL_CHAIN_KEY, Protocol.CONSTRUCTION.getBytes(StandardCharsets.US_ASCII));
@@ -45,23 +46,23 @@ public final class Noise {
     public static boolean createInitiation(StaticIdentity local, Handshake hs, int senderIndex, long epochNanos,
                                            byte[] out, int off) {
         synchronized (hs) {
-            if (ConstantTime.isZero(hs.precomputedStaticStatic, 0, 32)) {
+            if (ConstantTime.isZero(hs.precomputedStaticStatic, 0, KEY_LENGTH)) {
                 return false;
             }
-            System.arraycopy(INITIAL_HASH, 0, hs.hash, 0, 32);
-            System.arraycopy(INITIAL_CHAIN_KEY, 0, hs.chainKey, 0, 32);
+            System.arraycopy(INITIAL_HASH, 0, hs.hash, 0, HASH_LENGTH);
+            System.arraycopy(INITIAL_CHAIN_KEY, 0, hs.chainKey, 0, HASH_LENGTH);
             byte[] remoteStatic = hs.remoteStatic.bytes();
-            mixHash(hs.hash, remoteStatic, 0, 32);
+            mixHash(hs.hash, remoteStatic, 0, KEY_LENGTH);
 
             byte[] ephemeral = newEphemeral(hs.localEphemeral);
             Protocol.putInt(out, off, Protocol.TYPE_INITIATION);
             Protocol.putInt(out, off + Initiation.SENDER, senderIndex);
-            System.arraycopy(ephemeral, 0, out, off + Initiation.EPHEMERAL, 32);
+            System.arraycopy(ephemeral, 0, out, off + Initiation.EPHEMERAL, KEY_LENGTH);
             mixKey(hs.chainKey, ephemeral);
-            mixHash(hs.hash, ephemeral, 0, 32);
+            mixHash(hs.hash, ephemeral, 0, KEY_LENGTH);
 
-            byte[] key = new byte[32];
-            byte[] ss = new byte[32];
+            byte[] key = new byte[KEY_LENGTH];
+            byte[] ss = new byte[KEY_LENGTH];
             try {
                 if (!X25519.sharedSecret(ss, hs.localEphemeral, remoteStatic)) {
                     return false;
@@ -97,12 +98,13 @@ public final class Noise {
         }
         byte[] hash = INITIAL_HASH.clone();
         byte[] chainKey = INITIAL_CHAIN_KEY.clone();
-        byte[] key = new byte[32];
-        byte[] ss = new byte[32];
+        byte[] key = new byte[KEY_LENGTH];
+        byte[] ss = new byte[KEY_LENGTH];
         try {
-            mixHash(hash, local.publicKey().bytes(), 0, 32);
-            byte[] ephemeral = Arrays.copyOfRange(msg, off + Initiation.EPHEMERAL, off + Initiation.EPHEMERAL + 32);
-            mixHash(hash, ephemeral, 0, 32);
+            mixHash(hash, local.publicKey().bytes(), 0, KEY_LENGTH);
+            byte[] ephemeral = Arrays.copyOfRange(msg, off + Initiation.EPHEMERAL,
+                    off + Initiation.EPHEMERAL + KEY_LENGTH);
+            mixHash(hash, ephemeral, 0, KEY_LENGTH);
             mixKey(chainKey, ephemeral);
 
             if (!X25519.sharedSecret(ss, local.privateKey(), Key.of(ephemeral))) {
@@ -120,7 +122,7 @@ public final class Noise {
                 return null;
             }
             synchronized (hs) {
-                if (ConstantTime.isZero(hs.precomputedStaticStatic, 0, 32)) {
+                if (ConstantTime.isZero(hs.precomputedStaticStatic, 0, KEY_LENGTH)) {
                     return null;
                 }
                 Kdf.kdf2(chainKey, key, chainKey, hs.precomputedStaticStatic);
@@ -135,9 +137,9 @@ public final class Noise {
                 if (replay || flood) {
                     return null;
                 }
-                System.arraycopy(hash, 0, hs.hash, 0, 32);
-                System.arraycopy(chainKey, 0, hs.chainKey, 0, 32);
-                System.arraycopy(ephemeral, 0, hs.remoteEphemeral, 0, 32);
+                System.arraycopy(hash, 0, hs.hash, 0, HASH_LENGTH);
+                System.arraycopy(chainKey, 0, hs.chainKey, 0, HASH_LENGTH);
+                System.arraycopy(ephemeral, 0, hs.remoteEphemeral, 0, KEY_LENGTH);
                 System.arraycopy(timestamp, 0, hs.lastTimestamp, 0, Protocol.TIMESTAMP_LENGTH);
                 hs.remoteIndex = Protocol.getInt(msg, off + Initiation.SENDER);
                 hs.consumedAnInitiation = true;
@@ -164,13 +166,13 @@ public final class Noise {
             Protocol.putInt(out, off + Response.RECEIVER, hs.remoteIndex);
 
             byte[] ephemeral = newEphemeral(hs.localEphemeral);
-            System.arraycopy(ephemeral, 0, out, off + Response.EPHEMERAL, 32);
-            mixHash(hs.hash, ephemeral, 0, 32);
+            System.arraycopy(ephemeral, 0, out, off + Response.EPHEMERAL, KEY_LENGTH);
+            mixHash(hs.hash, ephemeral, 0, KEY_LENGTH);
             mixKey(hs.chainKey, ephemeral);
 
-            byte[] ss = new byte[32];
-            byte[] tau = new byte[32];
-            byte[] key = new byte[32];
+            byte[] ss = new byte[KEY_LENGTH];
+            byte[] tau = new byte[HASH_LENGTH];
+            byte[] key = new byte[KEY_LENGTH];
             try {
                 if (!X25519.sharedSecret(ss, hs.localEphemeral, hs.remoteEphemeral)) {
                     return false;
@@ -181,7 +183,7 @@ public final class Noise {
                 }
                 mixKey(hs.chainKey, ss);
                 Kdf.kdf3(hs.chainKey, tau, key, hs.chainKey, hs.presharedKey);
-                mixHash(hs.hash, tau, 0, 32);
+                mixHash(hs.hash, tau, 0, HASH_LENGTH);
                 seal(key, new byte[0], hs.hash, out, off + Response.EMPTY);
                 mixHash(hs.hash, out, off + Response.EMPTY, Protocol.TAG_LENGTH);
             } finally {
@@ -210,12 +212,13 @@ public final class Noise {
             }
             byte[] hash = hs.hash.clone();
             byte[] chainKey = hs.chainKey.clone();
-            byte[] ss = new byte[32];
-            byte[] tau = new byte[32];
-            byte[] key = new byte[32];
+            byte[] ss = new byte[KEY_LENGTH];
+            byte[] tau = new byte[HASH_LENGTH];
+            byte[] key = new byte[KEY_LENGTH];
             try {
-                byte[] ephemeral = Arrays.copyOfRange(msg, off + Response.EPHEMERAL, off + Response.EPHEMERAL + 32);
-                mixHash(hash, ephemeral, 0, 32);
+                byte[] ephemeral = Arrays.copyOfRange(msg, off + Response.EPHEMERAL,
+                        off + Response.EPHEMERAL + KEY_LENGTH);
+                mixHash(hash, ephemeral, 0, KEY_LENGTH);
                 mixKey(chainKey, ephemeral);
                 if (!X25519.sharedSecret(ss, hs.localEphemeral, ephemeral)) {
                     return false;
@@ -226,14 +229,14 @@ public final class Noise {
                 }
                 mixKey(chainKey, ss);
                 Kdf.kdf3(chainKey, tau, key, chainKey, hs.presharedKey);
-                mixHash(hash, tau, 0, 32);
+                mixHash(hash, tau, 0, HASH_LENGTH);
                 if (open(key, msg, off + Response.EMPTY, 0, hash) == null) {
                     return false;
                 }
                 mixHash(hash, msg, off + Response.EMPTY, Protocol.TAG_LENGTH);
 
-                System.arraycopy(hash, 0, hs.hash, 0, 32);
-                System.arraycopy(chainKey, 0, hs.chainKey, 0, 32);
+                System.arraycopy(hash, 0, hs.hash, 0, HASH_LENGTH);
+                System.arraycopy(chainKey, 0, hs.chainKey, 0, HASH_LENGTH);
                 hs.remoteIndex = Protocol.getInt(msg, off + Response.SENDER);
                 hs.state = State.RESPONSE_CONSUMED;
                 return true;
@@ -253,8 +256,8 @@ public final class Noise {
      */
     public static Keypair beginSession(Handshake hs, long now) {
         synchronized (hs) {
-            byte[] first = new byte[32];
-            byte[] second = new byte[32];
+            byte[] first = new byte[KEY_LENGTH];
+            byte[] second = new byte[KEY_LENGTH];
             boolean initiator;
             if (hs.state == State.RESPONSE_CONSUMED) {
                 initiator = true;
@@ -284,7 +287,7 @@ public final class Noise {
     }
 
     private static void mixHash(byte[] hash, byte[] data, int off, int len) {
-        new Blake2s(32).update(hash).update(data, off, len).digest(hash, 0);
+        new Blake2s(HASH_LENGTH).update(hash).update(data, off, len).digest(hash, 0);
     }
 
     private static void mixKey(byte[] chainKey, byte[] input) {

@@ -37,7 +37,10 @@ public final class Protocol {
     public static final int TYPE_COOKIE_REPLY = 3;
     public static final int TYPE_DATA = 4;
 
+    /** Curve25519 keys, ChaCha20-Poly1305 keys and the preshared key (Noise's DHLEN). */
     public static final int KEY_LENGTH = 32;
+    /** BLAKE2s-256: the handshake hash and chaining key (Noise's HASHLEN). */
+    public static final int HASH_LENGTH = 32;
     public static final int TAG_LENGTH = 16;
     public static final int TIMESTAMP_LENGTH = 12;
     public static final int MAC_LENGTH = 16;
