@@ -6,9 +6,8 @@ import io.wgcni.api.node.Frames;
 import io.wgcni.api.node.v1.CniError;
 import io.wgcni.api.node.v1.CniRequest;
 import io.wgcni.api.node.v1.CniResponse;
+import io.wgcni.wg.io.UnixSockets;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
@@ -38,16 +37,7 @@ final class CniServer implements AutoCloseable {
     }
 
     static CniServer start(Path path, NodeApi api) throws IOException {
-        ServerSocketChannel server = UnixSockets.bindPrivately(path, p -> {
-            ServerSocketChannel s = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-            try {
-                s.bind(UnixDomainSocketAddress.of(p));
-            } catch (IOException e) {
-                s.close();
-                throw e;
-            }
-            return s;
-        });
+        ServerSocketChannel server = UnixSockets.listen(path, "node-manager");
         return new CniServer(path, server, api);
     }
 

@@ -29,6 +29,7 @@ import io.wgcni.api.node.v1.RotateKeyRequest;
 import io.wgcni.api.node.v1.RotateKeyResponse;
 import io.wgcni.api.node.v1.StatusRequest;
 import io.wgcni.api.node.v1.StatusResponse;
+import io.wgcni.wg.io.UnixSockets;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -67,7 +68,7 @@ final class GrpcServer implements AutoCloseable {
         health.setStatus(NodeGrpc.SERVICE_NAME, ServingStatus.NOT_SERVING);
         ExecutorService calls = Executors.newVirtualThreadPerTaskExecutor();
         try {
-            Server server = UnixSockets.bindPrivately(path, p -> NettyServerBuilder
+            Server server = UnixSockets.bindPrivately(path, "node-manager", p -> NettyServerBuilder
                     .forAddress(new DomainSocketAddress(p.toString()))
                     .channelType(EpollServerDomainSocketChannel.class)
                     .bossEventLoopGroup(group)
@@ -76,7 +77,7 @@ final class GrpcServer implements AutoCloseable {
                     .addService(new Service(api))
                     .addService(health.getHealthService())
                     .build()
-                    .start());
+                    .start(), Server::shutdownNow);
             return new GrpcServer(path, server, group, health, calls);
         } catch (IOException | RuntimeException e) {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);

@@ -1,29 +1,26 @@
 package io.wgcni.wg.uapi;
 
 import io.wgcni.wg.device.Device;
+import io.wgcni.wg.io.UnixSockets;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStreamWriter;
 import java.io.Writer;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Serves the UAPI of one device on a unix socket, {@code /var/run/wireguard/<iface>.sock} by default, where
- * {@code wg} looks for userspace implementations. The socket is mode 0600 from the moment it appears: it is
- * bound in a private directory, restricted, then renamed into place. One virtual thread per client; a client
- * that sends garbage is answered or disconnected and the device keeps running.
+ * {@code wg} looks for userspace implementations. The socket is mode 0600 from the moment it appears
+ * ({@link UnixSockets}). One virtual thread per client; a client that sends garbage is answered or disconnected
+ * and the device keeps running.
  */
 public final class UapiServer implements AutoCloseable {
     public static final Path DEFAULT_DIRECTORY = Path.of("/var/run/wireguard");
@@ -44,40 +41,8 @@ public final class UapiServer implements AutoCloseable {
 
     /** Listens on {@code <directory>/<device name>.sock}; fails if a live socket is already there. */
     public static UapiServer start(Device device, Path directory) throws IOException {
-        Files.createDirectories(directory);
         Path path = directory.resolve(device.name() + ".sock");
-        if (Files.exists(path)) {
-            if (isLive(path)) {
-                throw new IOException("another process serves " + path + ": is the interface already running?");
-            }
-            Files.delete(path); // stale, from a process that died
-        }
-        Path staging = Files.createTempDirectory(directory, ".uapi-");
-        try {
-            Files.setPosixFilePermissions(staging, PosixFilePermissions.fromString("rwx------"));
-            Path temp = staging.resolve("s");
-            ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-            try {
-                server.bind(UnixDomainSocketAddress.of(temp));
-                Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-------"));
-                Files.move(temp, path, StandardCopyOption.ATOMIC_MOVE);
-            } catch (IOException e) {
-                server.close();
-                throw e;
-            }
-            return new UapiServer(device, path, server);
-        } finally {
-            Files.deleteIfExists(staging.resolve("s"));
-            Files.deleteIfExists(staging);
-        }
-    }
-
-    private static boolean isLive(Path path) {
-        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
-            return probe.isConnected();
-        } catch (IOException e) {
-            return false;
-        }
+        return new UapiServer(device, path, UnixSockets.listen(path, "the interface"));
     }
 
     public Path path() {
