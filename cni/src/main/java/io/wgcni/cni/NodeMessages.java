@@ -16,7 +16,65 @@ import java.util.Map;
 final class NodeMessages {
     private NodeMessages() {}
 
-    // ---- requests (CniRequest's oneof field numbers: attach 1, detach 2, check 3, garbage_collect 4, status 5)
+    // ---- node.proto's field numbers, named as node.proto names them, and the two wire types used ----
+
+    private static final int VARINT = 0;
+    private static final int LEN = 2;
+
+    private interface CniRequestFields {
+        int ATTACH = 1, DETACH = 2, CHECK = 3, GARBAGE_COLLECT = 4, STATUS = 5;
+    }
+
+    private interface AttachRequestFields {
+        int CONTAINER_ID = 1, NETNS = 2, IFNAME = 3, NETWORK_NAME = 4, MTU = 5, REPLACE_DEFAULT_ROUTE = 6, ARGS = 7;
+    }
+
+    /** A map entry (AttachRequest.args). */
+    private interface MapEntryFields {
+        int KEY = 1, VALUE = 2;
+    }
+
+    private interface DetachRequestFields {
+        int CONTAINER_ID = 1, NETNS = 2, IFNAME = 3;
+    }
+
+    private interface CheckRequestFields {
+        int CONTAINER_ID = 1, NETNS = 2, IFNAME = 3, EXPECTED_ADDRESSES = 4, NETWORK_NAME = 5;
+    }
+
+    private interface GarbageCollectRequestFields {
+        int NETWORK_NAME = 1, VALID = 2;
+    }
+
+    private interface AttachmentRefFields {
+        int CONTAINER_ID = 1, IFNAME = 2;
+    }
+
+    private interface CniResponseFields {
+        int ATTACH = 1, DETACH = 2, CHECK = 3, GARBAGE_COLLECT = 4, STATUS = 5, ERROR = 15;
+    }
+
+    private interface AttachResponseFields {
+        int IFNAME = 1, SANDBOX = 2, ADDRESSES = 3, GATEWAYS = 4, ROUTES = 5, MTU = 6, PUBLIC_KEY = 7;
+    }
+
+    private interface RouteFields {
+        int DST = 1, GW = 2;
+    }
+
+    private interface GarbageCollectResponseFields {
+        int RELEASED = 1;
+    }
+
+    private interface StatusResponseFields {
+        int READY = 1, MESSAGE = 2, NODE_NAME = 3;
+    }
+
+    private interface CniErrorFields {
+        int CODE = 1, MESSAGE = 2;
+    }
+
+    // ---- requests
 
     record Attach(String containerId, String netns, String ifname, String networkName, int mtu,
             boolean replaceDefaultRoute, Map<String, String> args) {}
@@ -30,45 +88,57 @@ final class NodeMessages {
     record GarbageCollect(String networkName, List<Ref> valid) {}
 
     static byte[] request(Attach a) {
-        Writer m = new Writer().string(1, a.containerId()).string(2, a.netns()).string(3, a.ifname())
-                .string(4, a.networkName()).varint(5, a.mtu()).varint(6, a.replaceDefaultRoute() ? 1 : 0);
+        Writer m = new Writer()
+                .string(AttachRequestFields.CONTAINER_ID, a.containerId())
+                .string(AttachRequestFields.NETNS, a.netns())
+                .string(AttachRequestFields.IFNAME, a.ifname())
+                .string(AttachRequestFields.NETWORK_NAME, a.networkName())
+                .varint(AttachRequestFields.MTU, a.mtu())
+                .varint(AttachRequestFields.REPLACE_DEFAULT_ROUTE, a.replaceDefaultRoute() ? 1 : 0);
         for (Map.Entry<String, String> arg : a.args().entrySet()) {
-            m.message(7, new Writer().string(1, arg.getKey()).string(2, arg.getValue()));
+            m.message(AttachRequestFields.ARGS, new Writer().string(MapEntryFields.KEY, arg.getKey())
+                    .string(MapEntryFields.VALUE, arg.getValue()));
         }
-        return new Writer().message(1, m).toByteArray();
+        return new Writer().message(CniRequestFields.ATTACH, m).toByteArray();
     }
 
     static byte[] request(Detach d) {
-        return new Writer().message(2, new Writer().string(1, d.containerId()).string(2, d.netns())
-                .string(3, d.ifname())).toByteArray();
+        return new Writer().message(CniRequestFields.DETACH, new Writer()
+                .string(DetachRequestFields.CONTAINER_ID, d.containerId())
+                .string(DetachRequestFields.NETNS, d.netns())
+                .string(DetachRequestFields.IFNAME, d.ifname())).toByteArray();
     }
 
     static byte[] request(Check c) {
-        Writer m = new Writer().string(1, c.containerId()).string(2, c.netns()).string(3, c.ifname());
+        Writer m = new Writer()
+                .string(CheckRequestFields.CONTAINER_ID, c.containerId())
+                .string(CheckRequestFields.NETNS, c.netns())
+                .string(CheckRequestFields.IFNAME, c.ifname());
         for (String address : c.expectedAddresses()) {
-            m.element(4, address);
+            m.element(CheckRequestFields.EXPECTED_ADDRESSES, address);
         }
-        m.string(5, c.networkName());
-        return new Writer().message(3, m).toByteArray();
+        m.string(CheckRequestFields.NETWORK_NAME, c.networkName());
+        return new Writer().message(CniRequestFields.CHECK, m).toByteArray();
     }
 
     static byte[] request(GarbageCollect g) {
-        Writer m = new Writer().string(1, g.networkName());
+        Writer m = new Writer().string(GarbageCollectRequestFields.NETWORK_NAME, g.networkName());
         for (Ref ref : g.valid()) {
-            m.message(2, ref(ref));
+            m.message(GarbageCollectRequestFields.VALID, ref(ref));
         }
-        return new Writer().message(4, m).toByteArray();
+        return new Writer().message(CniRequestFields.GARBAGE_COLLECT, m).toByteArray();
     }
 
     static byte[] statusRequest() {
-        return new Writer().message(5, new Writer()).toByteArray();
+        return new Writer().message(CniRequestFields.STATUS, new Writer()).toByteArray();
     }
 
     private static Writer ref(Ref ref) {
-        return new Writer().string(1, ref.containerId()).string(2, ref.ifname());
+        return new Writer().string(AttachmentRefFields.CONTAINER_ID, ref.containerId())
+                .string(AttachmentRefFields.IFNAME, ref.ifname());
     }
 
-    // ---- responses (CniResponse's oneof: attach 1, detach 2, check 3, garbage_collect 4, status 5, error 15)
+    // ---- responses
 
     sealed interface Response permits Attached, Detached, Checked, Collected, Status, Failed {}
 
@@ -101,12 +171,12 @@ final class NodeMessages {
         while (r.hasMore()) {
             int tag = r.tag();
             Response field = switch (tag) {
-                case 1 << 3 | 2 -> attached(r.message());
-                case 2 << 3 | 2 -> { skipAll(r.message()); yield new Detached(); }
-                case 3 << 3 | 2 -> { skipAll(r.message()); yield new Checked(); }
-                case 4 << 3 | 2 -> collected(r.message());
-                case 5 << 3 | 2 -> status(r.message());
-                case 15 << 3 | 2 -> failed(r.message());
+                case CniResponseFields.ATTACH << 3 | LEN -> attached(r.message());
+                case CniResponseFields.DETACH << 3 | LEN -> { skipAll(r.message()); yield new Detached(); }
+                case CniResponseFields.CHECK << 3 | LEN -> { skipAll(r.message()); yield new Checked(); }
+                case CniResponseFields.GARBAGE_COLLECT << 3 | LEN -> collected(r.message());
+                case CniResponseFields.STATUS << 3 | LEN -> status(r.message());
+                case CniResponseFields.ERROR << 3 | LEN -> failed(r.message());
                 default -> { r.skip(tag); yield null; }
             };
             if (field != null) {
@@ -130,13 +200,13 @@ final class NodeMessages {
         while (r.hasMore()) {
             int tag = r.tag();
             switch (tag) {
-                case 1 << 3 | 2 -> ifname = r.string();
-                case 2 << 3 | 2 -> sandbox = r.string();
-                case 3 << 3 | 2 -> addresses.add(r.string());
-                case 4 << 3 | 2 -> gateways.add(r.string());
-                case 5 << 3 | 2 -> routes.add(route(r.message()));
-                case 6 << 3 -> mtu = (int) r.varint();
-                case 7 << 3 | 2 -> publicKey = r.string();
+                case AttachResponseFields.IFNAME << 3 | LEN -> ifname = r.string();
+                case AttachResponseFields.SANDBOX << 3 | LEN -> sandbox = r.string();
+                case AttachResponseFields.ADDRESSES << 3 | LEN -> addresses.add(r.string());
+                case AttachResponseFields.GATEWAYS << 3 | LEN -> gateways.add(r.string());
+                case AttachResponseFields.ROUTES << 3 | LEN -> routes.add(route(r.message()));
+                case AttachResponseFields.MTU << 3 | VARINT -> mtu = (int) r.varint();
+                case AttachResponseFields.PUBLIC_KEY << 3 | LEN -> publicKey = r.string();
                 default -> r.skip(tag);
             }
         }
@@ -149,8 +219,8 @@ final class NodeMessages {
         while (r.hasMore()) {
             int tag = r.tag();
             switch (tag) {
-                case 1 << 3 | 2 -> dst = r.string();
-                case 2 << 3 | 2 -> gw = r.string();
+                case RouteFields.DST << 3 | LEN -> dst = r.string();
+                case RouteFields.GW << 3 | LEN -> gw = r.string();
                 default -> r.skip(tag);
             }
         }
@@ -161,15 +231,15 @@ final class NodeMessages {
         List<Ref> released = new ArrayList<>();
         while (r.hasMore()) {
             int tag = r.tag();
-            if (tag == (1 << 3 | 2)) {
+            if (tag == (GarbageCollectResponseFields.RELEASED << 3 | LEN)) {
                 Reader ref = r.message();
                 String containerId = "";
                 String ifname = "";
                 while (ref.hasMore()) {
                     int t = ref.tag();
                     switch (t) {
-                        case 1 << 3 | 2 -> containerId = ref.string();
-                        case 2 << 3 | 2 -> ifname = ref.string();
+                        case AttachmentRefFields.CONTAINER_ID << 3 | LEN -> containerId = ref.string();
+                        case AttachmentRefFields.IFNAME << 3 | LEN -> ifname = ref.string();
                         default -> ref.skip(t);
                     }
                 }
@@ -188,9 +258,9 @@ final class NodeMessages {
         while (r.hasMore()) {
             int tag = r.tag();
             switch (tag) {
-                case 1 << 3 -> ready = r.varint() != 0;
-                case 2 << 3 | 2 -> message = r.string();
-                case 3 << 3 | 2 -> nodeName = r.string();
+                case StatusResponseFields.READY << 3 | VARINT -> ready = r.varint() != 0;
+                case StatusResponseFields.MESSAGE << 3 | LEN -> message = r.string();
+                case StatusResponseFields.NODE_NAME << 3 | LEN -> nodeName = r.string();
                 default -> r.skip(tag);
             }
         }
@@ -203,8 +273,8 @@ final class NodeMessages {
         while (r.hasMore()) {
             int tag = r.tag();
             switch (tag) {
-                case 1 << 3 -> code = (int) r.varint();
-                case 2 << 3 | 2 -> message = r.string();
+                case CniErrorFields.CODE << 3 | VARINT -> code = (int) r.varint();
+                case CniErrorFields.MESSAGE << 3 | LEN -> message = r.string();
                 default -> r.skip(tag);
             }
         }
@@ -232,7 +302,7 @@ final class NodeMessages {
         /** An element of a repeated string field: written even when empty. */
         Writer element(int field, String value) {
             byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
-            rawVarint(field << 3 | 2);
+            rawVarint(field << 3 | LEN);
             rawVarint(bytes.length);
             out.writeBytes(bytes);
             return this;
@@ -240,14 +310,14 @@ final class NodeMessages {
 
         Writer varint(int field, long value) {
             if (value != 0) {
-                rawVarint(field << 3);
+                rawVarint(field << 3 | VARINT);
                 rawVarint(value);
             }
             return this;
         }
 
         Writer message(int field, Writer message) {
-            rawVarint(field << 3 | 2);
+            rawVarint(field << 3 | LEN);
             rawVarint(message.out.size());
             out.writeBytes(message.out.toByteArray());
             return this;
