@@ -1,309 +1,284 @@
 package io.wgcni.cluster;
 
-import io.grpc.Server;
-import io.grpc.ServerInterceptors;
-import io.grpc.TlsServerCredentials;
-import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.grpc.protobuf.services.HealthStatusManager;
-import io.prometheus.metrics.exporter.httpserver.HTTPServer;
+import io.wgcni.api.cluster.ClusterClient;
 import io.wgcni.api.cluster.Credentials;
-import io.wgcni.api.cluster.v1.ClusterGrpc;
-import io.wgcni.cluster.auth.AuthInterceptor;
+import io.wgcni.api.cluster.v1.ListPeersRequest;
+import io.wgcni.api.cluster.v1.Peer;
+import io.wgcni.api.cluster.v1.RemoveNodeRequest;
 import io.wgcni.cluster.auth.Pki;
 import io.wgcni.cluster.auth.Tokens;
-import io.wgcni.cluster.ipam.Ipam;
-import io.wgcni.cluster.ipam.IpamSettings;
 import io.wgcni.cluster.store.EtcdStore;
-import io.wgcni.cluster.store.Layout;
-import io.wgcni.cluster.store.SqliteStore;
 import io.wgcni.cluster.store.Store;
-import io.wgcni.cluster.store.StoreException;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.security.GeneralSecurityException;
-import java.security.KeyPair;
-import java.security.KeyStore;
-import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.SSLEngine;
-import javax.net.ssl.X509ExtendedTrustManager;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
-/** A running cluster-manager: store, CA, IPAM, watch hub, the TLS gRPC server and the metrics endpoint. */
-public final class ClusterManager implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(ClusterManager.class);
-    public static final String STORE_FILE = "store.db";
+/** The cluster-manager command line. Every option can also come from WGCNI_<OPTION_IN_UPPER_SNAKE>. */
+@Command(name = "cluster-manager", mixinStandardHelpOptions = true,
+        description = "Subnets, WireGuard keys and peers for a wgcni cluster, served over mutual-TLS gRPC.",
+        subcommands = {ClusterManager.Serve.class, ClusterManager.Token.class, ClusterManager.AdminCredentials.class,
+            ClusterManager.Node.class})
+public final class ClusterManager {
+    static final String DEFAULT_DATA_DIR = "/var/lib/wgcni/cluster-manager";
 
-    /**
-     * How to run. Null IPAM fields mean "as stored, or the default on first start". metricsListen null: no
-     * metrics endpoint. maxBatch: the store's group-commit limit. watchQueueLimit: how far a watcher may fall
-     * behind before its stream is closed. etcd: the shared store, or null for the embedded one in dataDir.
-     */
-    public record Options(Path dataDir, String listen, String metricsListen, String clusterCidr,
-            Integer nodePrefixLength, String clusterCidrV6, Integer nodePrefixLengthV6, List<String> serverNames,
-            int maxBatch, int watchQueueLimit, EtcdStore.Config etcd) {
-        public static Options defaults(Path dataDir) {
-            return new Options(dataDir, "127.0.0.1:0", null, null, null, null, null, List.of(), 256, WatchHub.QUEUE_LIMIT,
-                    null);
-        }
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
 
-        public Options withListen(String listen, String metricsListen) {
-            return new Options(dataDir, listen, metricsListen, clusterCidr, nodePrefixLength, clusterCidrV6,
-                    nodePrefixLengthV6, serverNames, maxBatch, watchQueueLimit, etcd);
-        }
+    static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new ClusterManager());
+        cli.setDefaultValueProvider(option -> option instanceof CommandLine.Model.OptionSpec o
+                ? System.getenv("WGCNI_" + o.longestName().replaceFirst("^-+", "").replace('-', '_').toUpperCase(Locale.ROOT))
+                : null);
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            cmd.getErr().println("cluster-manager: " + (e.getMessage() != null ? e.getMessage() : e.toString()));
+            return 1;
+        });
+        return cli;
+    }
 
-        public Options withCidr(String v4, Integer v4Length, String v6, Integer v6Length) {
-            return new Options(dataDir, listen, metricsListen, v4, v4Length, v6, v6Length, serverNames, maxBatch,
-                    watchQueueLimit, etcd);
-        }
+    @Command(name = "serve", mixinStandardHelpOptions = true, description = "Run the cluster-manager (foreground; logs to stderr).")
+    static final class Serve implements Callable<Integer> {
+        @Option(names = "--data-dir", defaultValue = DEFAULT_DATA_DIR, description = "State: CA, certificates, store.db (default ${DEFAULT-VALUE}).")
+        Path dataDir;
+        @Option(names = "--listen", defaultValue = "0.0.0.0:7443", description = "gRPC address (default ${DEFAULT-VALUE}).")
+        String listen;
+        @Option(names = "--metrics-listen", defaultValue = "127.0.0.1:9710", description = "Prometheus address, or \"off\" (default ${DEFAULT-VALUE}).")
+        String metricsListen;
+        @Option(names = "--cluster-cidr", description = "IPv4 prefix of the cluster (first start only; default 10.100.0.0/16).")
+        String clusterCidr;
+        @Option(names = "--cluster-cidr-v6", description = "IPv6 prefix of the cluster, empty for none (first start only).")
+        String clusterCidrV6;
+        @Option(names = "--node-prefix-length", description = "Length of each node's IPv4 subnet (first start only; default 24).")
+        Integer nodePrefixLength;
+        @Option(names = "--node-prefix-length-v6", description = "Length of each node's IPv6 subnet (first start only; default 64).")
+        Integer nodePrefixLengthV6;
+        @Option(names = "--server-name", split = ",", description = "Extra DNS names or IPs for the server certificate.")
+        List<String> serverNames = List.of();
+        @CommandLine.Mixin
+        StoreOptions store = new StoreOptions();
 
-        public Options withLimits(int maxBatch, int watchQueueLimit) {
-            return new Options(dataDir, listen, metricsListen, clusterCidr, nodePrefixLength, clusterCidrV6,
-                    nodePrefixLengthV6, serverNames, maxBatch, watchQueueLimit, etcd);
-        }
-
-        public Options withEtcd(EtcdStore.Config etcd) {
-            return new Options(dataDir, listen, metricsListen, clusterCidr, nodePrefixLength, clusterCidrV6,
-                    nodePrefixLengthV6, serverNames, maxBatch, watchQueueLimit, etcd);
+        @Override
+        public Integer call() throws Exception {
+            ClusterDaemon.Options options = new ClusterDaemon.Options(dataDir, listen,
+                    metricsListen.equals("off") ? null : metricsListen, clusterCidr, nodePrefixLength, clusterCidrV6,
+                    nodePrefixLengthV6, serverNames, 256, WatchHub.QUEUE_LIMIT, store.etcd());
+            ClusterDaemon manager = ClusterDaemon.start(options);
+            CountDownLatch stopped = new CountDownLatch(1);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                manager.close();
+                stopped.countDown();
+            }, "shutdown"));
+            System.err.println("cluster-manager listening on " + new HostPort(manager.address().getAddress().getHostAddress(),
+                    manager.address().getPort()));
+            System.err.flush();
+            stopped.await();
+            return 0;
         }
     }
 
-    private final Store store;
-    private final Pki pki;
-    private final Ipam ipam;
-    private final WatchHub hub;
-    private final HealthStatusManager health = new HealthStatusManager();
-    private final ExecutorService replies = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("reply-", 0).factory());
-    private final Server server;
-    private final HTTPServer metricsServer;
-    private final AtomicBoolean closed = new AtomicBoolean();
+    @Command(name = "token", mixinStandardHelpOptions = true, description = "Join tokens (works while serve runs).",
+            subcommands = {TokenCreate.class, TokenList.class, TokenDelete.class})
+    static final class Token {}
 
-    private ClusterManager(Options o) throws IOException {
-        HostPort listen = HostPort.parse("--listen", o.listen(), true);
-        HostPort metricsListen = o.metricsListen() == null ? null : HostPort.parse("--metrics-listen", o.metricsListen(), true);
-        store = openStore(o.dataDir(), o.etcd(), o.maxBatch());
-        try {
-            pki = loadPki(o.dataDir(), store, o.etcd());
-            if (store instanceof EtcdStore etcd) {
-                etcd.start(replicaName(), "listen=" + o.listen());
+    /** Where the state is: the embedded SQLite file in the data directory, or etcd (shared by replicas). */
+    static final class StoreOptions {
+        @Option(names = "--store", defaultValue = "sqlite", description = "sqlite (store.db in --data-dir), or"
+                + " etcd://HOST:PORT[,HOST:PORT...][/PREFIX/] (etcds:// for TLS; prefix default /wgcni/) (default ${DEFAULT-VALUE}).")
+        String store;
+        @Option(names = "--etcd-ca-file", description = "CA certificate (PEM) that signed the etcd servers' certificates (etcds://).")
+        Path caFile;
+        @Option(names = "--etcd-cert-file", description = "Client certificate (PEM) for etcd, with --etcd-key-file.")
+        Path certFile;
+        @Option(names = "--etcd-key-file", description = "Client private key (PKCS#8 PEM) for etcd.")
+        Path keyFile;
+        @Option(names = "--etcd-user", description = "etcd user name (with --etcd-password-file).")
+        String user;
+        @Option(names = "--etcd-password-file", description = "File whose first line is the etcd user's password.")
+        Path passwordFile;
+
+        /** The etcd settings, or null for the embedded store. */
+        EtcdStore.Config etcd() throws IOException {
+            if (store.equals("sqlite")) {
+                if (caFile != null || certFile != null || keyFile != null || user != null || passwordFile != null) {
+                    throw new IllegalArgumentException("--etcd-* options need --store etcd://...");
+                }
+                return null;
             }
-            Pki.ServerIdentity identity = pki.issueServer(o.dataDir(), o.serverNames());
-            IpamSettings settings = Ipam.settle(store, o.clusterCidr(), o.nodePrefixLength(), o.clusterCidrV6(),
-                    o.nodePrefixLengthV6());
-            ipam = new Ipam(store, settings);
-            hub = new WatchHub(store, replies, o.watchQueueLimit());
-            Metrics metrics = new Metrics();
-            metrics.watch(hub, ipam);
-            ClusterService service = new ClusterService(store, ipam, pki, new Tokens(store, Clock.systemUTC()), hub,
-                    metrics, replies);
-            server = NettyServerBuilder.forAddress(new InetSocketAddress(listen.host(), listen.port()), tls(identity))
-                    .addService(ServerInterceptors.intercept(service, new AuthInterceptor(pki.ca(), store), metrics.interceptor()))
-                    .addService(health.getHealthService())
-                    .permitKeepAliveTime(10, TimeUnit.SECONDS)
-                    .permitKeepAliveWithoutCalls(true)
-                    .build()
-                    .start();
-            metricsServer = metricsListen == null ? null : HTTPServer.builder().hostname(metricsListen.host())
-                    .port(metricsListen.port()).registry(metrics.registry).buildAndStart();
-        } catch (IOException | RuntimeException e) {
-            store.close();
-            replies.shutdownNow();
-            throw e;
+            EtcdStore.Config c = EtcdStore.Config.parse(store);
+            if ((certFile == null) != (keyFile == null)) {
+                throw new IllegalArgumentException("--etcd-cert-file and --etcd-key-file go together");
+            }
+            if ((user == null) != (passwordFile == null)) {
+                throw new IllegalArgumentException("--etcd-user and --etcd-password-file go together");
+            }
+            if (caFile != null || certFile != null) {
+                c = c.withTls(caFile, certFile, keyFile);
+            }
+            if (user != null) {
+                c = c.withAuth(user, EtcdStore.readPassword(passwordFile));
+            }
+            return c;
         }
-        if (store instanceof EtcdStore etcd) {
+    }
+
+    static class DataDir {
+        @Option(names = "--data-dir", defaultValue = DEFAULT_DATA_DIR, description = "The cluster-manager's data directory (default ${DEFAULT-VALUE}).")
+        Path dataDir;
+        @CommandLine.Mixin
+        StoreOptions storeOptions = new StoreOptions();
+
+        /**
+         * The store the server uses, checked against this data directory's CA. An etcd store is not started (no
+         * watch, not listed among the replicas): the commands only read and compare-and-set.
+         */
+        Store openStore() throws IOException {
+            EtcdStore.Config etcd = storeOptions.etcd();
+            Store store = ClusterDaemon.openStore(dataDir, etcd, 1);
             try {
-                etcd.announce("listen=" + new HostPort(address().getAddress().getHostAddress(), address().getPort()));
-            } catch (StoreException e) {
-                log.warn("could not record this replica's address in etcd: {}", e.getMessage());
+                ClusterDaemon.loadPki(dataDir, store, etcd);
+            } catch (IOException | RuntimeException e) {
+                store.close();
+                throw e;
             }
+            return store;
         }
-        health.setStatus("", ServingStatus.SERVING);
-        health.setStatus(ClusterGrpc.SERVICE_NAME, ServingStatus.SERVING);
-        log.info("cluster-manager started data-dir={} cidr={} capacity={} allocated={} revision={}{}", o.dataDir(),
-                ipam.settings().v4(), ipam.capacity(), ipam.allocatedCount(), store.revision(),
-                metricsServer == null ? "" : " metrics=" + metricsListen.host() + ":" + metricsServer.getPort());
     }
 
-    public static ClusterManager start(Options options) throws IOException {
-        return new ClusterManager(options);
-    }
+    @Command(name = "create", mixinStandardHelpOptions = true, description = "Create a join token; prints <id>.<secret>:sha256:<CA key hash>.")
+    static final class TokenCreate extends DataDir implements Callable<Integer> {
+        @Option(names = "--ttl", defaultValue = "24h", description = "How long the token stays valid: 30m, 24h, 7d (default ${DEFAULT-VALUE}).")
+        String ttl;
 
-    /** The gRPC address the server is bound to. */
-    public InetSocketAddress address() {
-        return (InetSocketAddress) server.getListenSockets().getFirst();
-    }
-
-    /** The metrics HTTP port, or -1 when metrics are off. */
-    public int metricsPort() {
-        return metricsServer == null ? -1 : metricsServer.getPort();
-    }
-
-    /** Open WatchPeers streams. */
-    public int watchers() {
-        return hub.size();
-    }
-
-    public Pki pki() {
-        return pki;
-    }
-
-    public Store store() {
-        return store;
-    }
-
-    /**
-     * Stops gracefully: reports NOT_SERVING, stops accepting calls, ends watch streams, lets the calls in
-     * flight finish (5 s at most), then closes the store (whose queued writes complete first).
-     */
-    @Override
-    public void close() {
-        if (closed.getAndSet(true)) {
-            return;
-        }
-        health.enterTerminalState();
-        server.shutdown();
-        hub.close();
-        try {
-            if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
-                log.warn("calls still running after 5 s: cancelling them");
-                server.shutdownNow().awaitTermination(2, TimeUnit.SECONDS);
+        @Override
+        public Integer call() throws Exception {
+            Duration validity = parseDuration(ttl);
+            try (Store store = openStore()) {
+                Pki pki = Pki.loadOrCreate(dataDir);
+                System.out.println(new Tokens(store, Clock.systemUTC()).create(validity, pki.caKeyHash()));
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            return 0;
         }
-        if (metricsServer != null) {
-            metricsServer.close();
-        }
-        store.close();
-        replies.shutdown();
-        log.info("cluster-manager stopped");
     }
 
-    /**
-     * The embedded store in dataDir (etcd null), or the etcd one (waiting up to a minute for an endpoint to
-     * answer, saying which do not). The caller must check it with {@link #loadPki} before writing to it.
-     */
-    public static Store openStore(Path dataDir, EtcdStore.Config etcd, int maxBatch) throws IOException {
-        prepare(dataDir);
-        if (etcd == null) {
-            return new SqliteStore(dataDir.resolve(STORE_FILE), maxBatch);
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List join tokens (ids and expiry; secrets are not stored).")
+    static final class TokenList extends DataDir implements Callable<Integer> {
+        @Override
+        public Integer call() throws Exception {
+            try (Store store = openStore()) {
+                for (Tokens.Token t : new Tokens(store, Clock.systemUTC()).list()) {
+                    System.out.println(t.id() + "\t" + t.expires());
+                }
+            }
+            return 0;
         }
-        return EtcdStore.open(etcd, Duration.ofMinutes(1));
     }
 
-    /**
-     * The CA in dataDir, checked against the store's cluster marker (written on the first start). A shared store
-     * that belongs to a cluster already needs that cluster's CA: a replica never makes one of its own then.
-     */
-    public static Pki loadPki(Path dataDir, Store store, EtcdStore.Config etcd) throws IOException {
-        String where = etcd == null ? dataDir.resolve(STORE_FILE).toString() : etcd.describe();
-        if (etcd != null && !Pki.exists(dataDir) && Layout.caOf(store).isPresent()) {
-            throw new IOException(where + " belongs to a cluster (CA key sha256:" + Layout.caOf(store).get() + ") and "
-                    + dataDir + " holds no CA: copy ca.crt and ca.key (mode 0600) from another replica's data directory");
+    @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete a join token.")
+    static final class TokenDelete extends DataDir implements Callable<Integer> {
+        @Parameters(paramLabel = "ID")
+        String id;
+
+        @Override
+        public Integer call() throws Exception {
+            try (Store store = openStore()) {
+                if (!new Tokens(store, Clock.systemUTC()).delete(id)) {
+                    System.err.println("cluster-manager: no token " + id);
+                    return 1;
+                }
+            }
+            return 0;
         }
-        Pki pki = Pki.loadOrCreate(dataDir);
-        Layout.claim(store, pki.caKeyHash(), where, etcd == null);
-        return pki;
     }
 
-    /** This replica's name among the others on the same etcd: host and process. */
-    static String replicaName() {
-        String host;
+    @Command(name = "admin-credentials", mixinStandardHelpOptions = true,
+            description = "Write an admin client identity (CN=admin) into --out: ca.crt, tls.crt, tls.key.")
+    static final class AdminCredentials extends DataDir implements Callable<Integer> {
+        @Option(names = "--out", required = true, description = "Directory to write (created mode 0700).")
+        Path out;
+
+        @Override
+        public Integer call() throws Exception {
+            ClusterDaemon.writeAdminCredentials(dataDir, out);
+            System.err.println("admin credentials written to " + out);
+            return 0;
+        }
+    }
+
+    @Command(name = "node", mixinStandardHelpOptions = true, description = "Nodes, over gRPC with admin credentials.",
+            subcommands = {NodeList.class, NodeRemove.class})
+    static final class Node {}
+
+    static class Remote {
+        @Option(names = "--target", defaultValue = "127.0.0.1:7443", description = "host:port of the cluster-manager (default ${DEFAULT-VALUE}).")
+        String target;
+        @Option(names = "--credentials", required = true, description = "Directory written by admin-credentials.")
+        Path credentials;
+
+        ClusterClient connect() throws IOException {
+            if (!Credentials.exist(credentials)) {
+                throw new IOException(credentials + " holds no ca.crt, tls.crt and tls.key: run admin-credentials first");
+            }
+            return ClusterClient.connect(target, Credentials.load(credentials));
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List registered peers.")
+    static final class NodeList extends Remote implements Callable<Integer> {
+        @Override
+        public Integer call() throws Exception {
+            try (ClusterClient client = connect()) {
+                var r = client.blocking().listPeers(ListPeersRequest.getDefaultInstance());
+                for (Peer p : r.getPeersList()) {
+                    System.out.println(p.getNodeName() + "\t" + p.getSubnet().getIpv4()
+                            + (p.getSubnet().getIpv6().isEmpty() ? "" : "," + p.getSubnet().getIpv6())
+                            + "\t" + p.getEndpoint() + "\t" + p.getPublicKey());
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "remove", mixinStandardHelpOptions = true, description = "Remove a node: its registration, its subnet, its certificates.")
+    static final class NodeRemove extends Remote implements Callable<Integer> {
+        @Parameters(paramLabel = "NAME")
+        String name;
+
+        @Override
+        public Integer call() throws Exception {
+            try (ClusterClient client = connect()) {
+                client.blocking().removeNode(RemoveNodeRequest.newBuilder().setNodeName(name).build());
+            }
+            return 0;
+        }
+    }
+
+    /** "90s", "30m", "24h", "7d", or an ISO-8601 duration. */
+    static Duration parseDuration(String text) {
         try {
-            host = java.net.InetAddress.getLocalHost().getHostName();
-        } catch (IOException e) {
-            host = "localhost";
-        }
-        return host + "-" + ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime() & 0xffffff);
-    }
-
-    /** Creates the data directory (mode 0700) if needed. */
-    static Path prepare(Path dataDir) throws IOException {
-        if (!Files.isDirectory(dataDir)) {
-            Files.createDirectories(dataDir);
-            Files.setPosixFilePermissions(dataDir, PosixFilePermissions.fromString("rwx------"));
-        }
-        return dataDir;
-    }
-
-    /** Writes an admin identity (CN=admin) into out, in a node's file layout. */
-    public static Credentials writeAdminCredentials(Path dataDir, Path out) throws IOException {
-        Pki pki = Pki.loadOrCreate(prepare(dataDir));
-        KeyPair pair = Pki.newKeyPair();
-        return Credentials.save(out, pair.getPrivate(), pki.issueAdmin(pair.getPublic()), pki.ca());
-    }
-
-    /**
-     * TLS with an optional client certificate: Join comes without one. The TLS layer checks that a client holds
-     * the key of the certificate it shows; {@link AuthInterceptor} decides per call whether the certificate is
-     * good, so that a bad one is a clear UNAUTHENTICATED instead of a failed handshake.
-     */
-    private io.grpc.ServerCredentials tls(Pki.ServerIdentity identity) throws IOException {
-        try {
-            KeyStore keys = KeyStore.getInstance("PKCS12");
-            keys.load(null, null);
-            keys.setKeyEntry("server", identity.key(), new char[0],
-                    new X509Certificate[] {identity.certificate(), pki.ca()});
-            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-            kmf.init(keys, new char[0]);
-            return TlsServerCredentials.newBuilder()
-                    .keyManager(kmf.getKeyManagers())
-                    .trustManager(new AnyClientCertificate(pki.ca()))
-                    .clientAuth(TlsServerCredentials.ClientAuth.OPTIONAL)
-                    .build();
-        } catch (GeneralSecurityException e) {
-            throw new IOException("cannot set up TLS: " + e.getMessage(), e);
+            if (text.matches("\\d+[smhd]")) {
+                long n = Long.parseLong(text.substring(0, text.length() - 1));
+                return switch (text.charAt(text.length() - 1)) {
+                    case 's' -> Duration.ofSeconds(n);
+                    case 'm' -> Duration.ofMinutes(n);
+                    case 'h' -> Duration.ofHours(n);
+                    default -> Duration.ofDays(n);
+                };
+            }
+            return Duration.parse(text);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("--ttl: '" + text + "' is not a duration like 30m, 24h or 7d");
         }
     }
 
-    /** Lets any client certificate through the handshake (see {@link #tls}); asks for ones the CA issued. */
-    private static final class AnyClientCertificate extends X509ExtendedTrustManager {
-        private final X509Certificate ca;
-
-        AnyClientCertificate(X509Certificate ca) {
-            this.ca = ca;
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {}
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType) {}
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {
-            throw new UnsupportedOperationException("server side only");
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {
-            throw new UnsupportedOperationException("server side only");
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType) {
-            throw new UnsupportedOperationException("server side only");
-        }
-
-        @Override
-        public X509Certificate[] getAcceptedIssuers() {
-            return new X509Certificate[] {ca};
-        }
-    }
 }

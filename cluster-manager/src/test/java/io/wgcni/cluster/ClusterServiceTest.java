@@ -79,7 +79,7 @@ class ClusterServiceTest {
         return cluster(o -> o);
     }
 
-    private TestCluster cluster(java.util.function.UnaryOperator<io.wgcni.cluster.ClusterManager.Options> tweak) throws Exception {
+    private TestCluster cluster(java.util.function.UnaryOperator<io.wgcni.cluster.ClusterDaemon.Options> tweak) throws Exception {
         TestCluster c = TestCluster.start(tweak);
         cleanup.add(c);
         return c;
@@ -511,12 +511,12 @@ class ClusterServiceTest {
     void watchResumesFromARevisionAcrossARestart() throws Exception {
         Path dir = Files.createTempDirectory("cm-test");
         cleanup.add(() -> TestCluster.deleteTree(dir));
-        ClusterManager.Options options = ClusterManager.Options.defaults(dir.resolve("data"));
+        ClusterDaemon.Options options = ClusterDaemon.Options.defaults(dir.resolve("data"));
         long mark;
         List<Peer> after = new ArrayList<>();
-        try (ClusterManager m = ClusterManager.start(options);
+        try (ClusterDaemon m = ClusterDaemon.start(options);
                 ClusterClient admin = ClusterClient.connect("127.0.0.1:" + m.address().getPort(),
-                        ClusterManager.writeAdminCredentials(dir.resolve("data"), dir.resolve("admin")))) {
+                        ClusterDaemon.writeAdminCredentials(dir.resolve("data"), dir.resolve("admin")))) {
             allocate(admin, "a");
             allocate(admin, "b");
             mark = register(admin, "a", KEY1, "192.0.2.1:51820").getRevision();
@@ -547,7 +547,7 @@ class ClusterServiceTest {
     @Test
     void thousandConcurrentAllocationsFromFiftyClientsNeverShareASubnet() throws Exception {
         TestCluster c = cluster(o -> o.withCidr("10.0.0.0/8", 24, null, null));
-        ClusterManager.writeAdminCredentials(c.dir.resolve("data"), c.dir.resolve("admin"));
+        ClusterDaemon.writeAdminCredentials(c.dir.resolve("data"), c.dir.resolve("admin"));
         Credentials admin = Credentials.load(c.dir.resolve("admin"));
         List<ClusterClient> clients = new ArrayList<>();
         for (int i = 0; i < 50; i++) {

@@ -76,7 +76,7 @@ class DurabilityIT {
 
             // What the killed process left on disk: every acknowledged node, and each index held once.
             Map<String, Integer> stored = new HashMap<>();
-            try (SqliteStore store = new SqliteStore(dir.resolve("data").resolve(ClusterManager.STORE_FILE), 1)) {
+            try (SqliteStore store = new SqliteStore(dir.resolve("data").resolve(ClusterDaemon.STORE_FILE), 1)) {
                 for (KeyValue kv : store.range("ipam/node/").kvs()) {
                     stored.put(kv.key().substring("ipam/node/".length()), Integer.parseInt(new String(kv.value(), StandardCharsets.UTF_8)));
                 }

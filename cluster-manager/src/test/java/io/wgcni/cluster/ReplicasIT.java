@@ -301,7 +301,7 @@ class ReplicasIT {
 
     ClusterClient admin(String target) throws Exception {
         ClusterClient c = ClusterClient.connect(target,
-                ClusterManager.writeAdminCredentials(dir.resolve("cm2"), dir.resolve("admin")));
+                ClusterDaemon.writeAdminCredentials(dir.resolve("cm2"), dir.resolve("admin")));
         clients.add(c);
         return c;
     }

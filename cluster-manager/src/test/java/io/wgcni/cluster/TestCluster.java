@@ -18,13 +18,13 @@ import java.util.stream.Stream;
 /** A real cluster-manager on loopback in a temporary data directory, and clients joined to it over TLS. */
 final class TestCluster implements AutoCloseable {
     final Path dir;
-    final ClusterManager manager;
+    final ClusterDaemon manager;
     final String target;
     private final List<ClusterClient> opened = new ArrayList<>();
 
-    TestCluster(ClusterManager.Options options) throws IOException {
+    TestCluster(ClusterDaemon.Options options) throws IOException {
         this.dir = options.dataDir().getParent();
-        this.manager = ClusterManager.start(options);
+        this.manager = ClusterDaemon.start(options);
         this.target = "127.0.0.1:" + manager.address().getPort();
     }
 
@@ -32,9 +32,9 @@ final class TestCluster implements AutoCloseable {
         return start(o -> o);
     }
 
-    static TestCluster start(java.util.function.UnaryOperator<ClusterManager.Options> tweak) throws IOException {
+    static TestCluster start(java.util.function.UnaryOperator<ClusterDaemon.Options> tweak) throws IOException {
         Path dir = Files.createTempDirectory("cm-test");
-        return new TestCluster(tweak.apply(ClusterManager.Options.defaults(dir.resolve("data"))));
+        return new TestCluster(tweak.apply(ClusterDaemon.Options.defaults(dir.resolve("data"))));
     }
 
     JoinToken token(Duration ttl) {
@@ -57,7 +57,7 @@ final class TestCluster implements AutoCloseable {
     }
 
     ClusterClient admin() throws IOException {
-        return client(ClusterManager.writeAdminCredentials(dir.resolve("data"), dir.resolve("admin")));
+        return client(ClusterDaemon.writeAdminCredentials(dir.resolve("data"), dir.resolve("admin")));
     }
 
     @Override

@@ -151,7 +151,7 @@ public final class NodeManager {
             NodeConfig config = new NodeConfig(cluster, token, name, dataDir, interfaceName, listenPort, endpoint,
                     mtu, socket, cniSocket, metricsAddress(), keepTunnelsOnExit,
                     new NodeInterface.DataPath(sealContainerHop, kernelForwarding));
-            return new Node(config).run();
+            return new NodeDaemon(config).run();
         }
 
         private InetSocketAddress metricsAddress() {

@@ -7,7 +7,7 @@ import io.wgcni.api.cluster.v1.AllocateSubnetRequest;
 import io.wgcni.api.cluster.v1.RegisterPeerRequest;
 import io.wgcni.api.cluster.v1.WatchPeersRequest;
 import io.wgcni.api.cluster.v1.WatchPeersResponse;
-import io.wgcni.cluster.ClusterManager;
+import io.wgcni.cluster.ClusterDaemon;
 import io.wgcni.cluster.store.EtcdCluster;
 import io.wgcni.cluster.store.EtcdStore;
 import java.io.IOException;
@@ -193,18 +193,18 @@ public final class ControlPlaneBench {
     /** A cluster-manager in a temporary directory, with admin credentials. */
     private static final class Server implements AutoCloseable {
         final Path dir;
-        final ClusterManager manager;
+        final ClusterDaemon manager;
         final Credentials admin;
 
-        Server(java.util.function.UnaryOperator<ClusterManager.Options> tweak) throws IOException {
+        Server(java.util.function.UnaryOperator<ClusterDaemon.Options> tweak) throws IOException {
             dir = Files.createTempDirectory("cm-bench");
             String url = etcdUrl;
-            ClusterManager.Options o = ClusterManager.Options.defaults(dir.resolve("data"));
+            ClusterDaemon.Options o = ClusterDaemon.Options.defaults(dir.resolve("data"));
             if (url != null) {
                 o = o.withEtcd(EtcdStore.Config.parse(url + "/bench-" + System.nanoTime() + "/"));
             }
-            manager = ClusterManager.start(tweak.apply(o));
-            admin = ClusterManager.writeAdminCredentials(dir.resolve("data"), dir.resolve("admin"));
+            manager = ClusterDaemon.start(tweak.apply(o));
+            admin = ClusterDaemon.writeAdminCredentials(dir.resolve("data"), dir.resolve("admin"));
         }
 
         String target() {

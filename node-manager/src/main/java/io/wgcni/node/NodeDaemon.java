@@ -36,8 +36,8 @@ import org.slf4j.LoggerFactory;
  * reconciles the attachments, registers the node and follows the other nodes, serves the node API; then, on
  * SIGTERM or SIGINT, undoes it all in reverse order.
  */
-final class Node {
-    private static final Logger log = LoggerFactory.getLogger(Node.class);
+final class NodeDaemon {
+    private static final Logger log = LoggerFactory.getLogger(NodeDaemon.class);
     static final String CREDENTIALS_DIR = "credentials";
     static final String ATTACHMENTS_DIR = "attachments";
     static final String PEERS_FILE = "peers";
@@ -57,7 +57,7 @@ final class Node {
     /** What this node registers; {@link #onSelf} holds the registry to it. */
     private volatile RegisterPeerRequest registration;
 
-    Node(NodeConfig config) {
+    NodeDaemon(NodeConfig config) {
         this.config = config;
     }
 
