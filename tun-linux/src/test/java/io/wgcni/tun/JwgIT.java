@@ -16,7 +16,6 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -210,14 +209,7 @@ class JwgIT {
 
     private static long dropped(WireGuard w) {
         try {
-            String reply = uapi(w, "stats=1\n\n");
-            Map<String, Long> stats = new HashMap<>();
-            for (String line : reply.split("\n")) {
-                int eq = line.indexOf('=');
-                if (eq > 0 && !line.startsWith("errno")) {
-                    stats.put(line.substring(0, eq), Long.parseLong(line.substring(eq + 1)));
-                }
-            }
+            Map<String, Long> stats = w.stats();
             return stats.getOrDefault("invalid_message", 0L) + stats.getOrDefault("bad_mac1", 0L)
                 + stats.getOrDefault("bad_handshake", 0L) + stats.getOrDefault("unknown_index", 0L)
                 + stats.getOrDefault("bad_tag", 0L);

@@ -136,6 +136,25 @@ final class WireGuard {
         return this;
     }
 
+    /** jwg's counters (the UAPI's {@code stats=1}, our extension): drops by reason, cookie replies sent. */
+    java.util.Map<String, Long> stats() throws IOException {
+        String reply;
+        try (var ch = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(socket()))) {
+            ch.write(java.nio.ByteBuffer.wrap("stats=1\n\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            ch.shutdownOutput();
+            reply = new String(java.nio.channels.Channels.newInputStream(ch).readAllBytes(),
+                    java.nio.charset.StandardCharsets.UTF_8);
+        }
+        java.util.Map<String, Long> stats = new java.util.LinkedHashMap<>();
+        for (String line : reply.split("\n")) {
+            int eq = line.indexOf('=');
+            if (eq > 0 && !line.startsWith("errno")) {
+                stats.put(line.substring(0, eq), Long.parseLong(line.substring(eq + 1)));
+            }
+        }
+        return stats;
+    }
+
     String wg(String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of("wg"));
         cmd.addAll(List.of(args));
