@@ -64,7 +64,10 @@ class HandshakeFloodIT {
     void aLegitimatePeerKeepsAQuarterOfItsThroughputAndStillHandshakesUnderAFlood() throws Exception {
         try (VethPair net = new VethPair()) {
             WireGuard a = new WireGuard(net, Impl.JWG, true, dir).start();
-            WireGuard b = new WireGuard(net, Impl.JWG, false, dir).start();
+            // -Dflood.jfr=FILE records where B's CPU goes (a JFR profile, written when B exits).
+            String jfr = System.getProperty("flood.jfr");
+            WireGuard b = new WireGuard(net, Impl.JWG, false, dir).start(jfr == null ? Map.of()
+                    : Map.of("JWG_JAVA_OPTS", "-XX:StartFlightRecording=filename=" + jfr + ",settings=profile"));
             a.connect(b, true, null, 0, false);
             b.connect(a, false, null, 0, false);
             a.ping(b.inner4);
