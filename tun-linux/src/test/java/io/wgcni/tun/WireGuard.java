@@ -4,11 +4,18 @@ import io.wgcni.wg.Skip;
 import io.wgcni.wg.crypto.Key;
 import io.wgcni.wg.crypto.X25519;
 import java.io.IOException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One WireGuard interface under test, jwg or wireguard-go, in a namespace of a {@link VethPair}: started as a
@@ -83,11 +90,11 @@ final class WireGuard {
 
     /** Starts the daemon in the foreground (a child of the test) and waits for its UAPI socket. */
     WireGuard start() throws Exception {
-        return start(java.util.Map.of());
+        return start(Map.of());
     }
 
     /** As {@link #start()}, with {@code env} added to the daemon's environment (offload switches...). */
-    WireGuard start(java.util.Map<String, String> env) throws Exception {
+    WireGuard start(Map<String, String> env) throws Exception {
         Path log = dir.resolve(iface + ".log");
         String program = switch (impl) {
             case JWG -> JWG.toString();
@@ -137,15 +144,15 @@ final class WireGuard {
     }
 
     /** jwg's counters (the UAPI's {@code stats=1}, our extension): drops by reason, cookie replies sent. */
-    java.util.Map<String, Long> stats() throws IOException {
+    Map<String, Long> stats() throws IOException {
         String reply;
-        try (var ch = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(socket()))) {
-            ch.write(java.nio.ByteBuffer.wrap("stats=1\n\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        try (var ch = SocketChannel.open(UnixDomainSocketAddress.of(socket()))) {
+            ch.write(ByteBuffer.wrap("stats=1\n\n".getBytes(StandardCharsets.UTF_8)));
             ch.shutdownOutput();
-            reply = new String(java.nio.channels.Channels.newInputStream(ch).readAllBytes(),
-                    java.nio.charset.StandardCharsets.UTF_8);
+            reply = new String(Channels.newInputStream(ch).readAllBytes(),
+                    StandardCharsets.UTF_8);
         }
-        java.util.Map<String, Long> stats = new java.util.LinkedHashMap<>();
+        Map<String, Long> stats = new LinkedHashMap<>();
         for (String line : reply.split("\n")) {
             int eq = line.indexOf('=');
             if (eq > 0 && !line.startsWith("errno")) {
