@@ -24,12 +24,21 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** The cluster-manager command line. Every option can also come from WGCNI_<OPTION_IN_UPPER_SNAKE>. */
-@Command(name = "cluster-manager", mixinStandardHelpOptions = true,
+@Command(name = "cluster-manager", mixinStandardHelpOptions = true, versionProvider = ClusterManager.Version.class,
         description = "Subnets, WireGuard keys and peers for a wgcni cluster, served over mutual-TLS gRPC.",
         subcommands = {ClusterManager.Serve.class, ClusterManager.Token.class, ClusterManager.AdminCredentials.class,
             ClusterManager.Node.class})
 public final class ClusterManager {
     static final String DEFAULT_DATA_DIR = "/var/lib/wgcni/cluster-manager";
+
+    /** The jar's Implementation-Version, as node-manager prints its own. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = ClusterManager.class.getPackage().getImplementationVersion();
+            return new String[] {"cluster-manager " + (v == null ? "dev" : v)};
+        }
+    }
 
     public static void main(String[] args) {
         System.exit(commandLine().execute(args));
