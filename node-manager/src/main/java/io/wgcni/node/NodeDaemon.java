@@ -339,7 +339,10 @@ final class NodeDaemon {
         T call() throws Exception;
     }
 
-    /** Retries a call while the cluster-manager is unreachable; any other failure is final. */
+    /**
+     * Retries a call while the cluster-manager is unreachable or asks us to come back later (RESOURCE_EXHAUSTED: its
+     * per-node registration limit, which a node restarting in a loop reaches); any other failure is final.
+     */
     private <T> T retry(String what, Call<T> call) throws Exception {
         Duration backoff = Duration.ofMillis(250);
         while (true) {
@@ -347,7 +350,8 @@ final class NodeDaemon {
                 return call.call();
             } catch (StatusRuntimeException e) {
                 Status.Code code = e.getStatus().getCode();
-                if (code != Status.Code.UNAVAILABLE && code != Status.Code.DEADLINE_EXCEEDED) {
+                if (code != Status.Code.UNAVAILABLE && code != Status.Code.DEADLINE_EXCEEDED
+                        && code != Status.Code.RESOURCE_EXHAUSTED) {
                     throw new IOException("could not " + what + ": " + code + ": " + e.getStatus().getDescription(), e);
                 }
                 log.warn("Could not {} ({}: {}): retrying in {} ms", what, code, e.getStatus().getDescription(),
