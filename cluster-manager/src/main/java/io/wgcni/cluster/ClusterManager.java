@@ -1,5 +1,6 @@
 package io.wgcni.cluster;
 
+import io.wgcni.api.Environment;
 import io.wgcni.api.cluster.ClusterClient;
 import io.wgcni.api.cluster.Credentials;
 import io.wgcni.api.cluster.v1.ListPeersRequest;
@@ -15,7 +16,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -23,7 +24,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** The cluster-manager command line. Every option can also come from WGCNI_<OPTION_IN_UPPER_SNAKE>. */
+/** The cluster-manager command line. Every option can also come from the environment ({@link Environment}). */
 @Command(name = "cluster-manager", mixinStandardHelpOptions = true, versionProvider = ClusterManager.Version.class,
         description = "Subnets, WireGuard keys and peers for a wgcni cluster, served over mutual-TLS gRPC.",
         subcommands = {ClusterManager.Serve.class, ClusterManager.Token.class, ClusterManager.AdminCredentials.class,
@@ -41,14 +42,13 @@ public final class ClusterManager {
     }
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        System.exit(commandLine(System.getenv()).execute(args));
     }
 
-    static CommandLine commandLine() {
+    static CommandLine commandLine(Map<String, String> env) {
         CommandLine cli = new CommandLine(new ClusterManager());
         cli.setDefaultValueProvider(option -> option instanceof CommandLine.Model.OptionSpec o
-                ? System.getenv("WGCNI_" + o.longestName().replaceFirst("^-+", "").replace('-', '_').toUpperCase(Locale.ROOT))
-                : null);
+                ? Environment.value(env, o.longestName()) : null);
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("cluster-manager: " + (e.getMessage() != null ? e.getMessage() : e.toString()));
             return 1;

@@ -6,6 +6,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import io.wgcni.api.Environment;
 import io.wgcni.api.node.v1.AllocateAddressRequest;
 import io.wgcni.api.node.v1.AttachRequest;
 import io.wgcni.api.node.v1.AttachResponse;
@@ -25,6 +26,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
@@ -42,10 +44,18 @@ public final class NodeManager {
     static final String DEFAULT_SOCKET = "/run/wgcni/node.sock";
 
     public static void main(String[] args) {
-        int code = new CommandLine(new NodeManager()).execute(args);
+        int code = commandLine(System.getenv()).execute(args);
         if (code >= 0) {
             System.exit(code);
         }
+    }
+
+    /** Every option can also come from the environment ({@link Environment}), as cluster-manager's. */
+    static CommandLine commandLine(Map<String, String> env) {
+        CommandLine cli = new CommandLine(new NodeManager());
+        cli.setDefaultValueProvider(option -> option instanceof CommandLine.Model.OptionSpec o
+                ? Environment.value(env, o.longestName()) : null);
+        return cli;
     }
 
     static final class Version implements CommandLine.IVersionProvider {
@@ -58,68 +68,68 @@ public final class NodeManager {
 
     @Command(name = "run", description = "Join the cluster and run the node until SIGTERM or SIGINT.")
     static final class Run implements Callable<Integer> {
-        @Option(names = "--cluster", required = true, defaultValue = "${env:WGCNI_CLUSTER}",
+        @Option(names = "--cluster", required = true,
                 description = "cluster-manager address, host:port, or the replicas' host:port,host:port,... (a host name"
                         + " may have several addresses); calls move to another replica when one goes away (WGCNI_CLUSTER)")
         String cluster;
 
-        @Option(names = "--join-token", defaultValue = "${env:WGCNI_JOIN_TOKEN}",
+        @Option(names = "--join-token",
                 description = "join token, needed on the first run only (WGCNI_JOIN_TOKEN)")
         String joinToken;
 
-        @Option(names = "--join-token-file", defaultValue = "${env:WGCNI_JOIN_TOKEN_FILE}",
+        @Option(names = "--join-token-file",
                 description = "file holding the join token (WGCNI_JOIN_TOKEN_FILE)")
         Path joinTokenFile;
 
-        @Option(names = "--node-name", defaultValue = "${env:WGCNI_NODE_NAME}",
+        @Option(names = "--node-name",
                 description = "this node's name (WGCNI_NODE_NAME; default: the host name)")
         String nodeName;
 
-        @Option(names = "--data-dir", defaultValue = "${env:WGCNI_DATA_DIR:-/var/lib/wgcni/node-manager}",
+        @Option(names = "--data-dir", defaultValue = "/var/lib/wgcni/node-manager",
                 description = "key, credentials and state (WGCNI_DATA_DIR; default: ${DEFAULT-VALUE})")
         Path dataDir;
 
-        @Option(names = "--interface", defaultValue = "${env:WGCNI_INTERFACE:-wg0}",
+        @Option(names = "--interface", defaultValue = "wg0",
                 description = "the node's WireGuard interface (WGCNI_INTERFACE; default: ${DEFAULT-VALUE})")
         String interfaceName;
 
-        @Option(names = "--listen-port", defaultValue = "${env:WGCNI_LISTEN_PORT:-51820}",
+        @Option(names = "--listen-port", defaultValue = "51820",
                 description = "its UDP port (WGCNI_LISTEN_PORT; default: ${DEFAULT-VALUE})")
         int listenPort;
 
-        @Option(names = "--endpoint", defaultValue = "${env:WGCNI_ENDPOINT}",
+        @Option(names = "--endpoint",
                 description = "host:port other nodes reach this one at (WGCNI_ENDPOINT; default: the address of the"
                         + " default route's interface and the listen port)")
         String endpoint;
 
-        @Option(names = "--mtu", defaultValue = "${env:WGCNI_MTU:-0}",
+        @Option(names = "--mtu", defaultValue = "0",
                 description = "the interface's MTU (WGCNI_MTU; default: the underlay's minus 80)")
         int mtu;
 
-        @Option(names = "--socket", defaultValue = "${env:WGCNI_SOCKET:-" + DEFAULT_SOCKET + "}",
+        @Option(names = "--socket", defaultValue = DEFAULT_SOCKET,
                 description = "gRPC node API socket (WGCNI_SOCKET; default: ${DEFAULT-VALUE})")
         Path socket;
 
-        @Option(names = "--cni-socket", defaultValue = "${env:WGCNI_CNI_SOCKET:-/run/wgcni/cni.sock}",
+        @Option(names = "--cni-socket", defaultValue = "/run/wgcni/cni.sock",
                 description = "the CNI plugin's socket (WGCNI_CNI_SOCKET; default: ${DEFAULT-VALUE})")
         Path cniSocket;
 
-        @Option(names = "--metrics-listen", defaultValue = "${env:WGCNI_METRICS_LISTEN:-127.0.0.1:9711}",
+        @Option(names = "--metrics-listen", defaultValue = "127.0.0.1:9711",
                 description = "host:port for Prometheus /metrics, or off (WGCNI_METRICS_LISTEN; default:"
                         + " ${DEFAULT-VALUE})")
         String metricsListen;
 
-        @Option(names = "--keep-tunnels-on-exit", defaultValue = "${env:WGCNI_KEEP_TUNNELS_ON_EXIT:-false}",
+        @Option(names = "--keep-tunnels-on-exit", defaultValue = "false",
                 description = "leave the containers' interfaces in place on exit, for a restart"
                         + " (WGCNI_KEEP_TUNNELS_ON_EXIT)")
         boolean keepTunnelsOnExit;
 
-        @Option(names = "--seal-container-hop", defaultValue = "${env:WGCNI_SEAL_CONTAINER_HOP:-false}",
+        @Option(names = "--seal-container-hop", defaultValue = "false",
                 description = "seal data between wg0 and the containers' devices, which share this process and its"
                         + " keys (for comparison; costs a cipher pass each way) (WGCNI_SEAL_CONTAINER_HOP)")
         boolean sealContainerHop;
 
-        @Option(names = "--kernel-forwarding", defaultValue = "${env:WGCNI_KERNEL_FORWARDING:-false}",
+        @Option(names = "--kernel-forwarding", defaultValue = "false",
                 description = "send packets between wg0's peers (containers, nodes) through the kernel, for"
                         + " netfilter FORWARD rules, instead of straight inside wg0 (WGCNI_KERNEL_FORWARDING)")
         boolean kernelForwarding;
@@ -170,7 +180,7 @@ public final class NodeManager {
 
     /** Options of the client commands. */
     static class ClientOptions {
-        @Option(names = "--socket", defaultValue = "${env:WGCNI_SOCKET:-" + DEFAULT_SOCKET + "}",
+        @Option(names = "--socket", defaultValue = DEFAULT_SOCKET,
                 description = "node-manager's gRPC socket (default: ${DEFAULT-VALUE})")
         Path socket;
 
