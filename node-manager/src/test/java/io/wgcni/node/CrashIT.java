@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.grpc.StatusRuntimeException;
-import io.wgcni.api.node.v1.AttachRequest;
-import io.wgcni.api.node.v1.DetachRequest;
 import io.wgcni.api.node.v1.ListPeersRequest;
 import io.wgcni.api.node.v1.PeerInfo;
 import io.wgcni.node.LocalCluster.Container;
@@ -102,27 +99,18 @@ class CrashIT {
                         : List.copyOf(attached.keySet()).get(random.nextInt(attached.size()));
                 if (random.nextInt(25) == 0) {
                     // Kill it in the middle of the call: the call's outcome is unknown, so undo it afterwards.
-                    CompletableFuture<Void> call = CompletableFuture.runAsync(() -> call(n, ns, attach));
-                    Thread.sleep(random.nextInt(40));
-                    n.disconnect();
-                    n.kill();
+                    n.killDuring(attach ? () -> LocalCluster.attach(n, ns) : () -> LocalCluster.detach(n, ns),
+                            random, 40);
                     kills++;
-                    try {
-                        call.get(30, TimeUnit.SECONDS);
-                    } catch (Exception e) {
-                        // killed under it
-                    }
-                    n.start().awaitReady();
-                    call(n, ns, false);
+                    LocalCluster.detach(n, ns);
                     attached.remove(ns);
+                } else if (attach) {
+                    String address = LocalCluster.attach(n, ns).address();
+                    assertTrue(!attached.containsValue(address), address + " handed out twice: " + attached);
+                    attached.put(ns, address);
                 } else {
-                    String address = call(n, ns, attach);
-                    if (attach) {
-                        assertTrue(!attached.containsValue(address), address + " handed out twice: " + attached);
-                        attached.put(ns, address);
-                    } else {
-                        attached.remove(ns);
-                    }
+                    LocalCluster.detach(n, ns);
+                    attached.remove(ns);
                 }
                 Set<String> held = new HashSet<>();
                 for (PeerInfo p : n.api().listPeers(ListPeersRequest.getDefaultInstance()).getPeersList()) {
@@ -140,22 +128,5 @@ class CrashIT {
     private static long bytesToContainer(NodeProcess n) {
         return n.api().listPeers(ListPeersRequest.getDefaultInstance()).getPeersList().stream()
                 .filter(p -> p.getKind() == PeerInfo.Kind.CONTAINER).mapToLong(PeerInfo::getTxBytes).sum();
-    }
-
-    /** Attaches (returning the IPv4 address) or detaches {@code ns}. */
-    private static String call(NodeProcess n, String ns, boolean attach) {
-        try {
-            if (attach) {
-                String cidr = n.api().attach(AttachRequest.newBuilder().setContainerId(ns)
-                        .setNetns("/var/run/netns/" + ns).setIfname("eth0").setNetworkName("wgcni").build())
-                        .getAddresses(0);
-                return cidr.substring(0, cidr.indexOf('/'));
-            }
-            n.api().detach(DetachRequest.newBuilder().setContainerId(ns).setNetns("/var/run/netns/" + ns)
-                    .setIfname("eth0").build());
-            return null;
-        } catch (StatusRuntimeException e) {
-            throw new IllegalStateException(ns + ": " + e.getStatus(), e);
-        }
     }
 }

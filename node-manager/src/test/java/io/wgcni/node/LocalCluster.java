@@ -1,6 +1,7 @@
 package io.wgcni.node;
 
 import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
@@ -20,6 +21,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
@@ -242,12 +246,19 @@ public final class LocalCluster implements AutoCloseable {
 
     /** Creates a container namespace and attaches it to {@code node}. */
     public Container container(NodeProcess node) throws IOException {
-        String ns = "nm" + tag + "c" + (++containers);
-        namespace(ns);
-        AttachResponse r = node.api().attach(AttachRequest.newBuilder().setContainerId(ns)
-                .setNetns("/var/run/netns/" + ns).setIfname("eth0").setNetworkName("wgcni").build());
-        String cidr = r.getAddresses(0);
-        return new Container(ns, cidr.substring(0, cidr.indexOf('/')), node, r.getAddressesList());
+        return attach(node, emptyNamespace());
+    }
+
+    /** Attaches the namespace {@code ns} to {@code node} as eth0, named {@code ns}, in the network "wgcni". */
+    public static Container attach(NodeProcess node, String ns) {
+        try {
+            AttachResponse r = node.api().attach(AttachRequest.newBuilder().setContainerId(ns)
+                    .setNetns("/var/run/netns/" + ns).setIfname("eth0").setNetworkName("wgcni").build());
+            String cidr = r.getAddresses(0);
+            return new Container(ns, cidr.substring(0, cidr.indexOf('/')), node, r.getAddressesList());
+        } catch (StatusRuntimeException e) {
+            throw new IllegalStateException(ns + ": " + e.getStatus(), e);
+        }
     }
 
     /** Creates a container namespace and attaches it to {@code node} through the CNI socket, as the plugin does. */
@@ -270,9 +281,18 @@ public final class LocalCluster implements AutoCloseable {
         return ns;
     }
 
-    public void detach(Container c) {
-        c.node().api().detach(DetachRequest.newBuilder().setContainerId(c.netns()).setIfname("eth0")
-                .setNetns("/var/run/netns/" + c.netns()).build());
+    public static void detach(Container c) {
+        detach(c.node(), c.netns());
+    }
+
+    /** Detaches what {@link #attach} attached (and succeeds when nothing is). */
+    public static void detach(NodeProcess node, String ns) {
+        try {
+            node.api().detach(DetachRequest.newBuilder().setContainerId(ns).setIfname("eth0")
+                    .setNetns("/var/run/netns/" + ns).build());
+        } catch (StatusRuntimeException e) {
+            throw new IllegalStateException(ns + ": " + e.getStatus(), e);
+        }
     }
 
     /** One node-manager process (and its restarts) in a node namespace. */
@@ -323,6 +343,23 @@ public final class LocalCluster implements AutoCloseable {
         public void kill() throws InterruptedException {
             process.destroyForcibly();
             process.waitFor(10, TimeUnit.SECONDS);
+        }
+
+        /**
+         * Starts {@code call}, kills this node-manager with -9 up to {@code maxDelayMillis} later (before, during or
+         * after the call: its outcome is unknown, and the caller undoes it), and restarts it.
+         */
+        public void killDuring(Runnable call, Random random, int maxDelayMillis) throws Exception {
+            CompletableFuture<Void> running = CompletableFuture.runAsync(call);
+            Thread.sleep(random.nextInt(maxDelayMillis));
+            disconnect();
+            kill();
+            try {
+                running.get(30, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                // killed under it
+            }
+            start().awaitReady();
         }
 
         /** SIGTERM, and waits for the clean shutdown; returns the exit status. */

@@ -5,9 +5,6 @@ import static io.wgcni.node.NodeManagerIT.wgPeers;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.grpc.StatusRuntimeException;
-import io.wgcni.api.node.v1.AttachRequest;
-import io.wgcni.api.node.v1.DetachRequest;
 import io.wgcni.node.LocalCluster.Container;
 import io.wgcni.node.LocalCluster.NodeProcess;
 import java.io.IOException;
@@ -16,7 +13,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -79,18 +75,9 @@ class SoakIT {
                 NodeProcess node = random.nextBoolean() ? n1 : n2;
                 if (node == n2 && random.nextInt(12) == 0) {
                     // Killed in the middle of an attach: its outcome is unknown, so it is undone after the restart.
-                    CompletableFuture<Void> call = CompletableFuture.runAsync(() -> attach(n2, ns));
-                    Thread.sleep(random.nextInt(60));
-                    n2.disconnect();
-                    n2.kill();
+                    n2.killDuring(() -> LocalCluster.attach(n2, ns), random, 60);
                     kills++;
-                    try {
-                        call.get(30, TimeUnit.SECONDS);
-                    } catch (Exception e) {
-                        // killed under it
-                    }
-                    n2.start().awaitReady();
-                    detach(n2, ns);
+                    LocalCluster.detach(n2, ns);
                     awaitPing(anchor1, anchor2);
                 } else {
                     cycle(ns, node, anchor1, anchor2);
@@ -132,26 +119,9 @@ class SoakIT {
 
     /** Attaches {@code ns} to {@code node}, pings it from the anchor on the other node, detaches it. */
     private static void cycle(String ns, NodeProcess node, Container anchor1, Container anchor2) throws Exception {
-        String address = attach(node, ns);
-        Container other = node == anchor1.node() ? anchor2 : anchor1;
-        awaitPing(other, new Container(ns, address, node));
-        detach(node, ns);
-    }
-
-    private static String attach(NodeProcess n, String ns) {
-        try {
-            String cidr = n.api().attach(AttachRequest.newBuilder().setContainerId(ns)
-                    .setNetns("/var/run/netns/" + ns).setIfname("eth0").setNetworkName("wgcni").build())
-                    .getAddresses(0);
-            return cidr.substring(0, cidr.indexOf('/'));
-        } catch (StatusRuntimeException e) {
-            throw new IllegalStateException(ns + ": " + e.getStatus(), e);
-        }
-    }
-
-    private static void detach(NodeProcess n, String ns) {
-        n.api().detach(DetachRequest.newBuilder().setContainerId(ns).setNetns("/var/run/netns/" + ns)
-                .setIfname("eth0").build());
+        Container c = LocalCluster.attach(node, ns);
+        awaitPing(node == anchor1.node() ? anchor2 : anchor1, c);
+        LocalCluster.detach(c);
     }
 
     /** What a node holds in its namespace, as sorted lines (counters and link indexes left out). */
