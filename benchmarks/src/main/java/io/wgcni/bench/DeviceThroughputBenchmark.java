@@ -8,8 +8,10 @@ import io.wgcni.wg.device.Prefix;
 import io.wgcni.wg.io.MemoryNetwork;
 import io.wgcni.wg.io.MemoryNetwork.MemoryBind;
 import io.wgcni.wg.io.MemoryTun;
+import io.wgcni.wg.ip.Superpackets;
 import io.wgcni.wg.time.SystemClock;
 import java.io.IOException;
+import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.util.List;
 import java.util.Map;
@@ -127,7 +129,7 @@ public class DeviceThroughputBenchmark {
         bAtA.setEndpoint(bindB.localEndpoint());
         aAtB.setEndpoint(bindA.localEndpoint());
 
-        packet = ipv4Packet(innerA, innerB, PACKET);
+        packet = Superpackets.udp4((Inet4Address) innerA, (Inet4Address) innerB, PACKET);
         // The first packet triggers the handshake; it must come through whole before anything is measured.
         tunA.inject(packet);
         byte[] first = tunB.poll(5_000);
@@ -196,21 +198,5 @@ public class DeviceThroughputBenchmark {
             }
         });
         return sb.isEmpty() ? "all counters zero (no drops)" : sb.toString();
-    }
-
-    /** A minimal IPv4/UDP-numbered packet of {@code total} bytes (no checksum: nothing on the path checks it). */
-    static byte[] ipv4Packet(InetAddress src, InetAddress dst, int total) {
-        byte[] p = new byte[total];
-        p[0] = 0x45;
-        p[2] = (byte) (total >>> 8);
-        p[3] = (byte) total;
-        p[8] = 64;
-        p[9] = 17;
-        System.arraycopy(src.getAddress(), 0, p, 12, 4);
-        System.arraycopy(dst.getAddress(), 0, p, 16, 4);
-        for (int i = 20; i < total; i++) {
-            p[i] = (byte) i;
-        }
-        return p;
     }
 }

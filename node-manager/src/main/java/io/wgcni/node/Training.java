@@ -15,10 +15,13 @@ import io.wgcni.wg.device.Hop;
 import io.wgcni.wg.device.Prefix;
 import io.wgcni.wg.io.MemoryTun;
 import io.wgcni.wg.io.Packet;
+import io.wgcni.wg.ip.Superpackets;
 import io.wgcni.tun.UdpBind;
 import io.wgcni.wg.time.SystemClock;
 import io.wgcni.wg.uapi.Uapi;
 import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
@@ -26,8 +29,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
-import picocli.CommandLine;
 
 /**
  * The training run behind node-manager's AOT cache ({@code bin/node-manager --train-aot FILE}): what a start
@@ -54,7 +57,7 @@ final class Training {
     }
 
     private static void run(Path dir) throws Exception {
-        new CommandLine(new NodeManager()).getSubcommands().get("run").getUsageMessage();
+        NodeManager.commandLine(Map.of()).getSubcommands().get("run").getUsageMessage();
 
         try (Metrics metrics = new Metrics()) {
             metrics.serve(new InetSocketAddress("127.0.0.1", 0));
@@ -62,7 +65,7 @@ final class Training {
             try (GrpcServer grpc = GrpcServer.start(dir.resolve("node.sock"), api);
                     CniServer cni = CniServer.start(dir.resolve("cni.sock"), api)) {
                 // The operator's client, as `node-manager status` runs it; the node is not ready: exit 3.
-                new CommandLine(new NodeManager()).execute("status", "--socket", dir.resolve("node.sock").toString());
+                NodeManager.commandLine(Map.of()).execute("status", "--socket", dir.resolve("node.sock").toString());
                 try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(dir.resolve("cni.sock")))) {
                     Frames.write(ch, CniRequest.newBuilder().setStatus(StatusRequest.getDefaultInstance()).build());
                     Frames.read(ch, CniResponse.parser());
@@ -122,15 +125,11 @@ final class Training {
 
     /** A minimal IPv4 packet from 10.0.0.1 to 10.0.0.2 (the devices route by the addresses only). */
     private static byte[] ipv4Packet() {
-        byte[] p = new byte[28];
-        p[0] = 0x45;
-        p[3] = 28;
-        p[8] = 64;
-        p[9] = 17;
-        p[12] = 10;
-        p[15] = 1;
-        p[16] = 10;
-        p[19] = 2;
-        return p;
+        try {
+            return Superpackets.udp4((Inet4Address) InetAddress.getByName("10.0.0.1"),
+                    (Inet4Address) InetAddress.getByName("10.0.0.2"), 28);
+        } catch (java.net.UnknownHostException e) {
+            throw new AssertionError(e); // a literal address is never looked up
+        }
     }
 }

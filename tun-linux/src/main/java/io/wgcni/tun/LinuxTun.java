@@ -3,6 +3,7 @@ package io.wgcni.tun;
 import com.sun.jna.LastErrorException;
 import io.wgcni.wg.io.Packet;
 import io.wgcni.wg.io.Tun;
+import io.wgcni.wg.ip.IpHeader;
 import io.wgcni.wg.ip.Segmenter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -691,14 +692,8 @@ public final class LinuxTun implements Tun {
 
     /** False when a read was cut short: the IP header says the packet is longer than what was read. */
     private static boolean complete(byte[] b, int off, int n) {
-        int version = (b[off] & 0xf0) >>> 4;
-        if (version == 4 && n >= 4) {
-            return ((b[off + 2] & 0xff) << 8 | (b[off + 3] & 0xff)) <= n;
-        }
-        if (version == 6 && n >= 6) {
-            return 40 + ((b[off + 4] & 0xff) << 8 | (b[off + 5] & 0xff)) <= n;
-        }
-        return true;
+        int version = IpHeader.version(b, off, n);
+        return version == 0 || IpHeader.totalLength(b, off, version) <= n; // no IP header: the device drops it
     }
 
     private String describe(String what, int errno) {

@@ -68,7 +68,7 @@ final class VirtioNetHdr {
             default -> GSO_UDP_L4;
         };
         int transport = p.gso == Packet.GSO_UDP ? IpHeader.UDP_HEADER
-                : ((p.buf[p.offset + p.checksumStart + IpHeader.TCP_DATA_OFFSET] & 0xf0) >>> 4) * 4;
+                : IpHeader.tcpHeaderLength(p.buf, p.offset + p.checksumStart);
         b[at + 1] = (byte) type;
         putU16(b, at + 2, p.checksumStart + transport);
         putU16(b, at + 4, p.gsoSize);

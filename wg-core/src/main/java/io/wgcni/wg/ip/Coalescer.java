@@ -198,7 +198,7 @@ public final class Coalescer {
     }
 
     private static int tcpHeaderLength(Packet p, int ipLen) {
-        return ((p.buf[p.offset + ipLen + IpHeader.TCP_DATA_OFFSET] & 0xf0) >>> 4) * 4;
+        return IpHeader.tcpHeaderLength(p.buf, p.offset + ipLen);
     }
 
     /** A cheap hash of addresses and ports, to skip most non-matching items without comparing bytes. */

@@ -71,6 +71,11 @@ public final class IpHeader {
         return version == 4 ? 4 : 16;
     }
 
+    /** The TCP header's length from its data offset; {@code tcp} is where the TCP header starts. */
+    public static int tcpHeaderLength(byte[] buf, int tcp) {
+        return ((buf[tcp + TCP_DATA_OFFSET] & 0xf0) >>> 4) * 4;
+    }
+
     /** IPv4 protocol or IPv6 next header. */
     public static int protocol(byte[] buf, int off, int version) {
         return buf[off + (version == 4 ? V4_PROTOCOL : V6_NEXT_HEADER)] & 0xff;

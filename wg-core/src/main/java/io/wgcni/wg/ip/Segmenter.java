@@ -164,7 +164,7 @@ public final class Segmenter {
             if (ipLen + IpHeader.TCP_DATA_OFFSET >= p.length) {
                 return -1;
             }
-            transport = ((b[ip + ipLen + IpHeader.TCP_DATA_OFFSET] & 0xf0) >>> 4) * 4;
+            transport = IpHeader.tcpHeaderLength(b, ip + ipLen);
             if (transport < IpHeader.TCP_MIN_HEADER) {
                 return -1;
             }

@@ -4,8 +4,8 @@ import io.wgcni.wg.io.Packet;
 import java.net.Inet4Address;
 
 /**
- * TCP superpackets as a TUN with TSO hands them over (checksum partial, segment size set), for code that must
- * rehearse or measure the offloaded path without a kernel: jwg's start-up rehearsal and the benchmarks.
+ * Packets as a TUN hands them over, TCP superpackets among them (checksum partial, segment size set), for code that
+ * must rehearse or measure the data path without a kernel: the start-up rehearsals and the benchmarks.
  */
 public final class Superpackets {
     private Superpackets() {}
@@ -39,5 +39,23 @@ public final class Superpackets {
                 Checksum.fold(Checksum.pseudoHeader(b, o, 4, IpHeader.PROTO_TCP, transport)));
         Packet p = new Packet(b).set(o, len).setPartialChecksum(IpHeader.V4_MIN_HEADER, IpHeader.TCP_CHECKSUM);
         return payload.length > mss ? p.setGso(Packet.GSO_TCP4, mss) : p;
+    }
+
+    /**
+     * An IPv4 packet of {@code total} bytes from {@code src} to {@code dst} numbered as UDP, its payload bytes
+     * counting up; no checksums, since nothing on a device's path checks them (a device routes by the addresses).
+     */
+    public static byte[] udp4(Inet4Address src, Inet4Address dst, int total) {
+        byte[] p = new byte[total];
+        p[0] = 0x45;
+        IpHeader.putU16(p, IpHeader.V4_TOTAL_LENGTH, total);
+        p[IpHeader.V4_TTL] = 64;
+        p[IpHeader.V4_PROTOCOL] = IpHeader.PROTO_UDP;
+        System.arraycopy(src.getAddress(), 0, p, IpHeader.V4_SRC, 4);
+        System.arraycopy(dst.getAddress(), 0, p, IpHeader.V4_DST, 4);
+        for (int i = IpHeader.V4_MIN_HEADER; i < total; i++) {
+            p[i] = (byte) i;
+        }
+        return p;
     }
 }
