@@ -2,7 +2,6 @@ package io.wgcni.tun;
 
 import io.wgcni.wg.device.Device;
 import io.wgcni.wg.io.Bind;
-import io.wgcni.wg.io.NettyBind;
 import io.wgcni.wg.time.SystemClock;
 import io.wgcni.wg.uapi.UapiServer;
 import java.util.concurrent.CountDownLatch;

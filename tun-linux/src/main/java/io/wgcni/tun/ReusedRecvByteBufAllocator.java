@@ -1,4 +1,4 @@
-package io.wgcni.wg.io;
+package io.wgcni.tun;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;

@@ -1,6 +1,9 @@
-package io.wgcni.wg.io;
+package io.wgcni.tun;
 
 import io.netty.buffer.ByteBuf;
+import io.wgcni.wg.io.Bind;
+import io.wgcni.wg.io.Endpoint;
+import io.wgcni.wg.io.Packet;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 

@@ -1,4 +1,4 @@
-package io.wgcni.wg.io;
+package io.wgcni.tun;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -14,6 +14,8 @@ import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.unix.SegmentedDatagramPacket;
 import io.netty.channel.socket.SocketProtocolFamily;
 import io.wgcni.wg.Skip;
+import io.wgcni.wg.io.Endpoint;
+import io.wgcni.wg.io.Packet;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;

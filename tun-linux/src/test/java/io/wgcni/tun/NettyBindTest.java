@@ -1,4 +1,4 @@
-package io.wgcni.wg.io;
+package io.wgcni.tun;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -12,6 +12,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.channel.epoll.Epoll;
 import io.wgcni.wg.Skip;
+import io.wgcni.wg.io.Bind;
+import io.wgcni.wg.io.Endpoint;
+import io.wgcni.wg.io.Packet;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.Inet4Address;

@@ -1,4 +1,4 @@
-package io.wgcni.wg.io;
+package io.wgcni.tun;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -31,6 +31,10 @@ import io.netty.channel.unix.Socket;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
+import io.wgcni.wg.io.Bind;
+import io.wgcni.wg.io.Endpoint;
+import io.wgcni.wg.io.GsoTrains;
+import io.wgcni.wg.io.Packet;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.Inet4Address;
