@@ -323,6 +323,9 @@ public final class LocalCluster implements AutoCloseable {
 
         /** Starts node-manager; {@link #awaitReady} waits for it. */
         public NodeProcess start(String... extra) throws IOException {
+            // A channel made while no node-manager listened (a call racing a kill) would fail its next call fast
+            // with the refused connect it remembers: the new process gets a new channel.
+            disconnect();
             logOffset = Files.exists(log) ? Files.size(log) : 0;
             List<String> cmd = new ArrayList<>(List.of(root.resolve("bin/node-manager").toString(), "run",
                     "--cluster", clusterTarget, "--join-token", joinToken, "--node-name", name,
