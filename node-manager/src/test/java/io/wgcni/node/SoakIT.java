@@ -11,11 +11,15 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -64,6 +68,7 @@ class SoakIT {
             Snapshot before1 = Snapshot.of(n1);
             Snapshot before2 = Snapshot.of(n2);
             long heapBefore = heapAfterGc(n1);
+            Map<String, Long> histogramBefore = histogram(n1);
             int threadsBefore = count(Path.of("/proc", Long.toString(n1.pid()), "task"));
             int fdsBefore = count(Path.of("/proc", Long.toString(n1.pid()), "fd"));
 
@@ -89,6 +94,7 @@ class SoakIT {
             Snapshot after1 = Snapshot.of(n1);
             Snapshot after2 = Snapshot.of(n2);
             long heapAfter = heapAfterGc(n1);
+            String grown = grown(histogramBefore, histogram(n1), 12);
             int threadsAfter = count(Path.of("/proc", Long.toString(n1.pid()), "task"));
             int fdsAfter = count(Path.of("/proc", Long.toString(n1.pid()), "fd"));
             System.out.printf("SoakIT: %d s, %d attach/ping/detach cycles, %d kill -9 of node 2;"
@@ -113,7 +119,9 @@ class SoakIT {
             // Platform threads only (virtual ones are not in /proc): a pool may keep one more or one fewer.
             assertTrue(threadsAfter <= threadsBefore + 2, "threads " + threadsBefore + " -> " + threadsAfter);
             assertTrue(fdsAfter <= fdsBefore + 2, "file descriptors " + fdsBefore + " -> " + fdsAfter);
-            assertTrue(heapAfter <= heapBefore * 1.10, "heap after GC " + heapBefore + " -> " + heapAfter + " KiB");
+            System.out.println("SoakIT: node 1's classes that grew most (bytes, instances):\n" + grown);
+            assertTrue(heapAfter <= heapBefore * 1.10, "heap after GC " + heapBefore + " -> " + heapAfter + " KiB;"
+                    + " grown most:\n" + grown);
         }
     }
 
@@ -155,6 +163,30 @@ class SoakIT {
         try (Stream<Path> s = Files.list(dir)) {
             return (int) s.count();
         }
+    }
+
+    /** {@code jcmd GC.class_histogram} (after a full GC): bytes and instances by class. */
+    private static Map<String, Long> histogram(NodeProcess n) throws IOException {
+        String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+        Map<String, Long> bytes = new HashMap<>();
+        for (String line : LocalCluster.run(jcmd, Long.toString(n.pid()), "GC.class_histogram").split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length >= 4 && f[0].endsWith(":")) {
+                bytes.put(f[3], Long.parseLong(f[2]));
+                bytes.put(f[3] + "#", Long.parseLong(f[1]));
+            }
+        }
+        return bytes;
+    }
+
+    /** The {@code top} classes whose bytes grew most between two histograms, one line each. */
+    private static String grown(Map<String, Long> before, Map<String, Long> after, int top) {
+        return after.keySet().stream().filter(k -> !k.endsWith("#"))
+                .sorted(Comparator.comparingLong((String k) -> before.getOrDefault(k, 0L) - after.get(k)))
+                .limit(top)
+                .map(k -> String.format("  %+,d B %+,d  %s", after.get(k) - before.getOrDefault(k, 0L),
+                        after.getOrDefault(k + "#", 0L) - before.getOrDefault(k + "#", 0L), k))
+                .collect(Collectors.joining("\n"));
     }
 
     /** One line per generation (Serial, Parallel: node-manager's) or one for the whole heap (G1); not Metaspace. */
