@@ -120,20 +120,22 @@ public final class Attachments implements AutoCloseable {
                 Restore r = f.get();
                 Attachment a = r.stored();
                 try {
-                    if (r.tunnel() != null) {
-                        tunnels.put(a.owner(), r.tunnel());
-                        if (r.tunnel().attachment.port() != a.port()) {
-                            store.save(r.tunnel().attachment);
+                    switch (r) {
+                        case Restored(_, ContainerTunnel tunnel) -> {
+                            tunnels.put(a.owner(), tunnel);
+                            if (tunnel.attachment.port() != a.port()) {
+                                store.save(tunnel.attachment);
+                            }
+                            restored++;
                         }
-                        restored++;
-                    } else if (r.gone() != null) {
-                        log.info("{}/{}: {}, releasing {}", a.containerId(), a.ifname(), r.gone(),
-                                addressing(a.slot()).addresses());
-                        store.remove(a.containerId(), a.ifname());
-                    } else {
+                        case Gone(_, String why) -> {
+                            log.info("{}/{}: {}, releasing {}", a.containerId(), a.ifname(), why,
+                                    addressing(a.slot()).addresses());
+                            store.remove(a.containerId(), a.ifname());
+                        }
                         // Kept: a later Detach (or GarbageCollect) still knows what to remove.
-                        log.error("{}/{}: cannot restore the tunnel: {}", a.containerId(), a.ifname(),
-                                r.failure().getMessage());
+                        case Failed(_, Exception failure) -> log.error("{}/{}: cannot restore the tunnel: {}",
+                                a.containerId(), a.ifname(), failure.getMessage());
                     }
                 } catch (IOException e) {
                     log.error("{}/{}: recording its restore: {}", a.containerId(), a.ifname(), e.getMessage());
@@ -183,23 +185,34 @@ public final class Attachments implements AutoCloseable {
         return released;
     }
 
-    /** What became of one stored attachment: its running tunnel, or why it is gone, or why it failed. */
-    private record Restore(Attachment stored, ContainerTunnel tunnel, String gone, Exception failure) {}
+    /** What became of one stored attachment. */
+    private sealed interface Restore {
+        Attachment stored();
+    }
+
+    /** Its tunnel runs again. */
+    private record Restored(Attachment stored, ContainerTunnel tunnel) implements Restore {}
+
+    /** Its namespace or interface is gone, and the attachment with it. */
+    private record Gone(Attachment stored, String why) implements Restore {}
+
+    /** Its tunnel could not be started. */
+    private record Failed(Attachment stored, Exception failure) implements Restore {}
 
     private Restore restore(Attachment a) {
         try {
             if (!Netns.isNetworkNamespace(a.netns())) {
-                return new Restore(a, null, "netns " + a.netns() + " is gone", null);
+                return new Gone(a, "netns " + a.netns() + " is gone");
             }
             LinuxTun tun;
             try {
                 tun = LinuxTun.openPersistentIn(a.netns(), a.ifname());
             } catch (NoSuchFileException e) {
-                return new Restore(a, null, "the interface is gone from " + a.netns(), null);
+                return new Gone(a, "the interface is gone from " + a.netns());
             }
-            return new Restore(a, ContainerTunnel.start(a, tun, hub, poller, prefixes(a.slot()), false), null, null);
+            return new Restored(a, ContainerTunnel.start(a, tun, hub, poller, prefixes(a.slot()), false));
         } catch (IOException | RuntimeException e) {
-            return new Restore(a, null, null, e);
+            return new Failed(a, e);
         }
     }
 
