@@ -7,6 +7,7 @@ import io.wgcni.api.node.v1.AllocateAddressRequest;
 import io.wgcni.api.node.v1.AllocateAddressResponse;
 import io.wgcni.api.node.v1.AttachRequest;
 import io.wgcni.api.node.v1.AttachResponse;
+import io.wgcni.api.node.v1.AttachmentRef;
 import io.wgcni.api.node.v1.CheckRequest;
 import io.wgcni.api.node.v1.CheckResponse;
 import io.wgcni.api.node.v1.DetachRequest;
@@ -18,17 +19,23 @@ import io.wgcni.api.node.v1.ListPeersResponse;
 import io.wgcni.api.node.v1.PeerInfo;
 import io.wgcni.api.node.v1.RegisterPeerRequest;
 import io.wgcni.api.node.v1.RegisterPeerResponse;
+import io.wgcni.api.node.v1.Route;
 import io.wgcni.api.node.v1.RotateKeyRequest;
 import io.wgcni.api.node.v1.RotateKeyResponse;
 import io.wgcni.api.node.v1.StatusRequest;
 import io.wgcni.api.node.v1.StatusResponse;
+import io.wgcni.node.attach.AttachmentException;
 import io.wgcni.node.attach.Attachments;
 import io.wgcni.wg.crypto.Key;
 import io.wgcni.wg.device.Peer;
 import io.wgcni.wg.device.Prefix;
+import io.wgcni.wg.io.InetAddresses;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.NoSuchElementException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -38,6 +45,9 @@ import org.slf4j.LoggerFactory;
  * The node API (service Node of node.proto), whichever transport carries it: the gRPC socket and the CNI socket
  * both call these methods. Until the node is ready (joined, wg0 up, attachments loaded) every call but Status is
  * refused with UNAVAILABLE and the phase the node is in.
+ *
+ * <p>This is the edge between node.proto and the node's own code: requests become {@link Attachments}' values
+ * here, its results become the replies, and its {@link AttachmentException}s statuses ({@link #code}).
  */
 final class NodeApi {
     private static final Logger log = LoggerFactory.getLogger(NodeApi.class);
@@ -82,34 +92,93 @@ final class NodeApi {
         return r;
     }
 
+    /** The status an {@link AttachmentException} answers, each kind its own: the one place they are mapped. */
+    static Status.Code code(AttachmentException.Kind kind) {
+        return switch (kind) {
+            case INVALID -> Status.Code.INVALID_ARGUMENT;
+            case EXISTS -> Status.Code.ALREADY_EXISTS;
+            case EXHAUSTED -> Status.Code.RESOURCE_EXHAUSTED;
+            case NOT_FOUND -> Status.Code.NOT_FOUND;
+            case WRONG_STATE -> Status.Code.FAILED_PRECONDITION;
+            case UNAVAILABLE -> Status.Code.UNAVAILABLE;
+            case INTERNAL -> Status.Code.INTERNAL;
+        };
+    }
+
+    static StatusException status(AttachmentException e) {
+        return Status.fromCode(code(e.kind())).withDescription(e.getMessage()).withCause(e.getCause()).asException();
+    }
+
     AttachResponse attach(AttachRequest request) throws StatusException {
         Ready r = requireReady();
         long start = System.nanoTime();
-        AttachResponse response = r.attachments().attach(request);
+        Attachments.Attached attached;
+        try {
+            attached = r.attachments().attach(new Attachments.Attach(request.getContainerId(), request.getIfname(),
+                    request.getNetns(), request.getMtu(), request.getNetworkName(), request.getReplaceDefaultRoute()));
+        } catch (AttachmentException e) {
+            throw status(e);
+        }
         metrics.attached(System.nanoTime() - start);
         log.info("Attached {} {} in {}: {} ({} ms)", request.getContainerId(), request.getIfname(),
-                request.getNetns(), response.getAddressesList(),
-                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
-        return response;
+                request.getNetns(), attached.addresses(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+        return response(attached);
+    }
+
+    /** The CNI result of an attach: a default route through each of the interface's gateways. */
+    static AttachResponse response(Attachments.Attached a) {
+        AttachResponse.Builder b = AttachResponse.newBuilder().setIfname(a.ifname()).setSandbox(a.sandbox())
+                .setMtu(a.mtu()).setPublicKey(a.publicKey().toBase64()).addAllAddresses(a.addresses());
+        for (InetAddress gateway : a.gateways()) {
+            String gw = InetAddresses.format(gateway);
+            b.addGateways(gw);
+            b.addRoutes(Route.newBuilder().setDst(gateway.getAddress().length == 4 ? "0.0.0.0/0" : "::/0").setGw(gw));
+        }
+        return b.build();
     }
 
     DetachResponse detach(DetachRequest request) throws StatusException {
-        requireReady().attachments().detach(request);
+        Ready r = requireReady();
+        try {
+            r.attachments().detach(request.getContainerId(), request.getIfname());
+        } catch (AttachmentException e) {
+            throw status(e);
+        }
         log.info("Detached {} {}", request.getContainerId(), request.getIfname());
         return DetachResponse.getDefaultInstance();
     }
 
     CheckResponse check(CheckRequest request) throws StatusException {
-        requireReady().attachments().check(request);
+        Ready r = requireReady();
+        try {
+            r.attachments().check(new Attachments.Check(request.getContainerId(), request.getIfname(),
+                    request.getNetns(), request.getNetworkName(), List.copyOf(request.getExpectedAddressesList())));
+        } catch (AttachmentException e) {
+            throw status(e);
+        }
         return CheckResponse.getDefaultInstance();
     }
 
     GarbageCollectResponse garbageCollect(GarbageCollectRequest request) throws StatusException {
-        var released = requireReady().attachments().garbageCollect(request);
+        Ready r = requireReady();
+        Set<Attachments.Ref> valid = new HashSet<>();
+        for (AttachmentRef ref : request.getValidList()) {
+            valid.add(new Attachments.Ref(ref.getContainerId(), ref.getIfname()));
+        }
+        List<Attachments.Ref> released;
+        try {
+            released = r.attachments().garbageCollect(request.getNetworkName(), valid);
+        } catch (AttachmentException e) {
+            throw status(e);
+        }
         if (!released.isEmpty()) {
             log.info("Garbage collection released {} attachment(s)", released.size());
         }
-        return GarbageCollectResponse.newBuilder().addAllReleased(released).build();
+        GarbageCollectResponse.Builder b = GarbageCollectResponse.newBuilder();
+        for (Attachments.Ref ref : released) {
+            b.addReleased(AttachmentRef.newBuilder().setContainerId(ref.containerId()).setIfname(ref.ifname()));
+        }
+        return b.build();
     }
 
     StatusResponse status(StatusRequest request) {
@@ -139,7 +208,12 @@ final class NodeApi {
     AllocateAddressResponse allocateAddress(AllocateAddressRequest request) throws StatusException {
         Ready r = requireReady();
         String name = clientName(request.getClientName());
-        List<String> addresses = r.attachments().allocateClientAddress(name);
+        List<String> addresses;
+        try {
+            addresses = r.attachments().allocateClientAddress(name);
+        } catch (AttachmentException e) {
+            throw status(e);
+        }
         try {
             r.clients().allocated(name, addresses);
         } catch (IOException e) {
@@ -198,8 +272,8 @@ final class NodeApi {
             }
             out.add(withCounters(r, b));
         }
-        for (PeerInfo container : r.attachments().peers()) {
-            out.add(withCounters(r, container.toBuilder()));
+        for (Attachments.ContainerPeer c : r.attachments().peers()) {
+            out.add(withCounters(r, peerInfo(c)));
         }
         for (Clients.Client c : r.clients().all()) {
             if (c.publicKey() != null) {
@@ -208,6 +282,17 @@ final class NodeApi {
             }
         }
         return out;
+    }
+
+    /** Kind CONTAINER, named by container id. */
+    static PeerInfo.Builder peerInfo(Attachments.ContainerPeer c) {
+        PeerInfo.Builder b = PeerInfo.newBuilder().setKind(PeerInfo.Kind.CONTAINER).setName(c.containerId())
+                .setPublicKey(c.publicKey().toBase64())
+                .setLatestHandshakeUnix(TimeUnit.NANOSECONDS.toSeconds(c.lastHandshakeEpochNanos()))
+                .setRxBytes(c.rxBytes()).setTxBytes(c.txBytes());
+        c.endpoint().ifPresent(e -> b.setEndpoint(e.toString()));
+        c.allowedIps().forEach(prefix -> b.addAllowedIps(prefix.toString()));
+        return b;
     }
 
     private static PeerInfo withCounters(Ready r, PeerInfo.Builder b) {

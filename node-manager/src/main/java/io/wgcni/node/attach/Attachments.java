@@ -1,15 +1,6 @@
 package io.wgcni.node.attach;
 
-import io.grpc.Status;
-import io.grpc.StatusException;
-import io.wgcni.api.node.v1.AttachRequest;
-import io.wgcni.api.node.v1.AttachResponse;
-import io.wgcni.api.node.v1.AttachmentRef;
-import io.wgcni.api.node.v1.CheckRequest;
-import io.wgcni.api.node.v1.DetachRequest;
-import io.wgcni.api.node.v1.GarbageCollectRequest;
-import io.wgcni.api.node.v1.PeerInfo;
-import io.wgcni.api.node.v1.Route;
+import io.wgcni.node.attach.AttachmentException.Kind;
 import io.wgcni.node.attach.AttachmentStore.Attachment;
 import io.wgcni.node.attach.Sandbox.Addressing;
 import io.wgcni.tun.LinuxTun;
@@ -20,6 +11,7 @@ import io.wgcni.wg.crypto.X25519;
 import io.wgcni.wg.device.Device;
 import io.wgcni.wg.device.Peer;
 import io.wgcni.wg.device.Prefix;
+import io.wgcni.wg.io.Endpoint;
 import io.wgcni.wg.io.InetAddresses;
 import io.wgcni.wg.io.Packet;
 import java.io.IOException;
@@ -55,7 +47,8 @@ import org.slf4j.LoggerFactory;
  * same key, so the containers' connections carry on after a pause.
  *
  * <p>Calls are serialised (one attach is a few milliseconds of kernel work, and the CNI calls them one at a time
- * per container anyway). Errors are gRPC statuses, as the node's API answers them.
+ * per container anyway). Calls take and return plain values and fail with an {@link AttachmentException} of a
+ * kind: the node's API turns them into its messages and statuses, at its edge.
  */
 public final class Attachments implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Attachments.class);
@@ -120,20 +113,22 @@ public final class Attachments implements AutoCloseable {
                 Restore r = f.get();
                 Attachment a = r.stored();
                 try {
-                    if (r.tunnel() != null) {
-                        tunnels.put(a.owner(), r.tunnel());
-                        if (r.tunnel().attachment.port() != a.port()) {
-                            store.save(r.tunnel().attachment);
+                    switch (r) {
+                        case Restored(_, ContainerTunnel tunnel) -> {
+                            tunnels.put(a.owner(), tunnel);
+                            if (tunnel.attachment.port() != a.port()) {
+                                store.save(tunnel.attachment);
+                            }
+                            restored++;
                         }
-                        restored++;
-                    } else if (r.gone() != null) {
-                        log.info("{}/{}: {}, releasing {}", a.containerId(), a.ifname(), r.gone(),
-                                addressing(a.slot()).addresses());
-                        store.remove(a.containerId(), a.ifname());
-                    } else {
+                        case Gone(_, String why) -> {
+                            log.info("{}/{}: {}, releasing {}", a.containerId(), a.ifname(), why,
+                                    addressing(a.slot()).addresses());
+                            store.remove(a.containerId(), a.ifname());
+                        }
                         // Kept: a later Detach (or GarbageCollect) still knows what to remove.
-                        log.error("{}/{}: cannot restore the tunnel: {}", a.containerId(), a.ifname(),
-                                r.failure().getMessage());
+                        case Failed(_, Exception failure) -> log.error("{}/{}: cannot restore the tunnel: {}",
+                                a.containerId(), a.ifname(), failure.getMessage());
                     }
                 } catch (IOException e) {
                     log.error("{}/{}: recording its restore: {}", a.containerId(), a.ifname(), e.getMessage());
@@ -153,8 +148,8 @@ public final class Attachments implements AutoCloseable {
      * never reached node-manager (it was down, or the runtime gave up) left behind. Start-up's {@link #reconcile}
      * does the same once; the node calls this periodically. Returns those released.
      */
-    public synchronized List<AttachmentRef> sweep() {
-        List<AttachmentRef> released = new ArrayList<>();
+    public synchronized List<Ref> sweep() {
+        List<Ref> released = new ArrayList<>();
         if (closed) {
             return released;
         }
@@ -174,8 +169,8 @@ public final class Attachments implements AutoCloseable {
             }
             try {
                 log.info("{}/{}: {}, releasing {}", a.containerId(), a.ifname(), gone, addressing(a.slot()).addresses());
-                detach(a.containerId(), a.ifname());
-                released.add(AttachmentRef.newBuilder().setContainerId(a.containerId()).setIfname(a.ifname()).build());
+                tearDown(a.containerId(), a.ifname());
+                released.add(new Ref(a.containerId(), a.ifname()));
             } catch (IOException | RuntimeException e) {
                 log.warn("{}/{}: sweep could not detach it: {}", a.containerId(), a.ifname(), e.getMessage());
             }
@@ -183,23 +178,37 @@ public final class Attachments implements AutoCloseable {
         return released;
     }
 
-    /** What became of one stored attachment: its running tunnel, or why it is gone, or why it failed. */
-    private record Restore(Attachment stored, ContainerTunnel tunnel, String gone, Exception failure) {}
+    /** One container interface: what garbage collection is told to keep, and what it and sweeps release. */
+    public record Ref(String containerId, String ifname) {}
+
+    /** What became of one stored attachment. */
+    private sealed interface Restore {
+        Attachment stored();
+    }
+
+    /** Its tunnel runs again. */
+    private record Restored(Attachment stored, ContainerTunnel tunnel) implements Restore {}
+
+    /** Its namespace or interface is gone, and the attachment with it. */
+    private record Gone(Attachment stored, String why) implements Restore {}
+
+    /** Its tunnel could not be started. */
+    private record Failed(Attachment stored, Exception failure) implements Restore {}
 
     private Restore restore(Attachment a) {
         try {
             if (!Netns.isNetworkNamespace(a.netns())) {
-                return new Restore(a, null, "netns " + a.netns() + " is gone", null);
+                return new Gone(a, "netns " + a.netns() + " is gone");
             }
             LinuxTun tun;
             try {
                 tun = LinuxTun.openPersistentIn(a.netns(), a.ifname());
             } catch (NoSuchFileException e) {
-                return new Restore(a, null, "the interface is gone from " + a.netns(), null);
+                return new Gone(a, "the interface is gone from " + a.netns());
             }
-            return new Restore(a, ContainerTunnel.start(a, tun, hub, poller, prefixes(a.slot()), false), null, null);
+            return new Restored(a, ContainerTunnel.start(a, tun, hub, poller, prefixes(a.slot()), false));
         } catch (IOException | RuntimeException e) {
-            return new Restore(a, null, null, e);
+            return new Failed(a, e);
         }
     }
 
@@ -218,23 +227,34 @@ public final class Attachments implements AutoCloseable {
     // ---- the CNI calls ----
 
     /**
-     * Attaches: ALREADY_EXISTS when {@code ifname} exists in the namespace and is not this container's;
-     * idempotent for a repeated (container_id, ifname) whose interface is still there; INVALID_ARGUMENT naming the
-     * field; RESOURCE_EXHAUSTED when the subnet is full.
+     * A container interface to attach: CNI ADD. {@code mtu} 0 is the node's container MTU; without
+     * {@code replaceDefaultRoute} a namespace that already has a default route is refused.
      */
-    public synchronized AttachResponse attach(AttachRequest request) throws StatusException {
+    public record Attach(String containerId, String ifname, String netns, int mtu, String networkName,
+            boolean replaceDefaultRoute) {}
+
+    /** An attached interface: what the CNI result reports, a default route through each gateway. */
+    public record Attached(String ifname, String sandbox, int mtu, Key publicKey, List<String> addresses,
+            List<InetAddress> gateways) {}
+
+    /**
+     * Attaches: EXISTS when {@code ifname} exists in the namespace and is not this container's; idempotent for a
+     * repeated (container id, ifname) whose interface is still there; INVALID naming the field; EXHAUSTED when the
+     * subnet is full; WRONG_STATE when a default route is in the way.
+     */
+    public synchronized Attached attach(Attach request) throws AttachmentException {
         ensureOpen();
-        String id = request.getContainerId();
-        String ifname = request.getIfname();
+        String id = request.containerId();
+        String ifname = request.ifname();
         validateId(id);
         validateIfname(ifname);
-        String netns = request.getNetns();
+        String netns = request.netns();
         if (netns.isEmpty() || !Netns.isNetworkNamespace(netns)) {
             throw invalid("netns: '" + netns + "' is not a network namespace");
         }
-        int mtu = request.getMtu() == 0 ? network.containerMtu() : request.getMtu();
+        int mtu = request.mtu() == 0 ? network.containerMtu() : request.mtu();
         if (mtu < NodeNetwork.MIN_MTU || mtu > network.containerMtu()) {
-            throw invalid("mtu: " + request.getMtu() + " is outside " + NodeNetwork.MIN_MTU + ".."
+            throw invalid("mtu: " + request.mtu() + " is outside " + NodeNetwork.MIN_MTU + ".."
                     + network.containerMtu() + " (the node's container MTU)");
         }
         String owner = AttachmentStore.containerOwner(id, ifname);
@@ -242,27 +262,26 @@ public final class Attachments implements AutoCloseable {
             ContainerTunnel existing = tunnels.get(owner);
             if (existing != null) {
                 if (existing.attachment.netns().equals(netns) && !existing.tun.isRemoved()) {
-                    return response(existing);
+                    return attached(existing);
                 }
                 log.info("{}/{}: attached again with its interface gone or in another netns: replacing it", id, ifname);
-                detach(id, ifname);
+                tearDown(id, ifname);
             } else if (store.attachment(id, ifname).isPresent()) {
-                detach(id, ifname); // stored but not running: start over
+                tearDown(id, ifname); // stored but not running: start over
             }
 
             OptionalInt slot = store.allocate(owner);
             if (slot.isEmpty()) {
-                throw Status.RESOURCE_EXHAUSTED.withDescription("no free address in " + network.subnetV4() + " ("
-                        + (network.lastSlot() - network.firstSlot() + 1) + " addresses, all taken)").asException();
+                throw new AttachmentException(Kind.EXHAUSTED, "no free address in " + network.subnetV4() + " ("
+                        + (network.lastSlot() - network.firstSlot() + 1) + " addresses, all taken)");
             }
             Attachment a = new Attachment(id, ifname, netns, slot.getAsInt(),
-                    X25519.generatePrivateKey().toBase64(), 0, mtu, System.currentTimeMillis(), request.getNetworkName());
+                    X25519.generatePrivateKey().toBase64(), 0, mtu, System.currentTimeMillis(), request.networkName());
             // Recorded before the interface exists: after a crash from here on, reconcile finds what to clean up.
             store.save(a);
             ContainerTunnel t = null;
             try {
-                LinuxTun tun = Sandbox.create(netns, ifname, mtu, addressing(a.slot()),
-                        request.getReplaceDefaultRoute());
+                LinuxTun tun = Sandbox.create(netns, ifname, mtu, addressing(a.slot()), request.replaceDefaultRoute());
                 t = ContainerTunnel.start(a, tun, hub, poller, prefixes(a.slot()), true);
                 store.save(t.attachment); // with its port
             } catch (IOException | RuntimeException e) {
@@ -275,33 +294,33 @@ public final class Attachments implements AutoCloseable {
             tunnels.put(owner, t);
             log.info("{}/{}: attached in {} as {}, hop {}", id, ifname, netns, addressing(a.slot()).addresses(),
                     t.attachment.port());
-            return response(t);
+            return attached(t);
         } catch (FileAlreadyExistsException e) {
-            throw Status.ALREADY_EXISTS.withDescription("ifname: an interface named " + ifname + " already exists in "
-                    + netns).asException();
+            throw new AttachmentException(Kind.EXISTS, "ifname: an interface named " + ifname + " already exists in "
+                    + netns);
         } catch (Sandbox.DefaultRouteExists e) {
-            throw failed(e.getMessage());
+            throw wrongState(e.getMessage());
         } catch (IOException | RuntimeException e) {
             log.warn("{}/{}: attach failed: {}", id, ifname, e.getMessage());
-            throw Status.INTERNAL.withDescription("attaching " + ifname + " in " + netns + ": " + e.getMessage())
-                    .withCause(e).asException();
+            throw new AttachmentException(Kind.INTERNAL, "attaching " + ifname + " in " + netns + ": "
+                    + e.getMessage(), e);
         }
     }
 
-    /** Detaches; succeeds for unknown attachments and when the namespace is gone. */
-    public synchronized void detach(DetachRequest request) throws StatusException {
+    /** Detaches: CNI DEL. Succeeds for unknown attachments and when the namespace is gone. */
+    public synchronized void detach(String containerId, String ifname) throws AttachmentException {
         ensureOpen();
-        validateId(request.getContainerId());
-        validateIfname(request.getIfname());
+        validateId(containerId);
+        validateIfname(ifname);
         try {
-            detach(request.getContainerId(), request.getIfname());
+            tearDown(containerId, ifname);
         } catch (IOException e) {
-            throw Status.INTERNAL.withDescription("detaching " + request.getIfname() + ": " + e.getMessage())
-                    .withCause(e).asException();
+            throw new AttachmentException(Kind.INTERNAL, "detaching " + ifname + ": " + e.getMessage(), e);
         }
     }
 
-    private void detach(String id, String ifname) throws IOException {
+    /** Removes an attachment, running or only recorded: its tunnel, its interface, its record and its address. */
+    private void tearDown(String id, String ifname) throws IOException {
         String owner = AttachmentStore.containerOwner(id, ifname);
         ContainerTunnel t = tunnels.remove(owner);
         Optional<Attachment> stored = store.attachment(id, ifname);
@@ -329,86 +348,92 @@ public final class Attachments implements AutoCloseable {
     }
 
     /**
-     * NOT_FOUND when unknown; FAILED_PRECONDITION with what is wrong: the interface or an address or a default
-     * route is missing, an expected address is not the attachment's, or no handshake within the last 180 s.
+     * What to check: CNI CHECK. An empty {@code netns} is the recorded one, an empty {@code networkName} any
+     * network; {@code expectedAddresses} are the CIDRs the runtime was given.
      */
-    public synchronized void check(CheckRequest request) throws StatusException {
+    public record Check(String containerId, String ifname, String netns, String networkName,
+            List<String> expectedAddresses) {}
+
+    /**
+     * NOT_FOUND when unknown; WRONG_STATE with what is wrong: the interface or an address or a default route is
+     * missing, an expected address is not the attachment's, or no handshake within the last 180 s.
+     */
+    public synchronized void check(Check request) throws AttachmentException {
         ensureOpen();
-        String id = request.getContainerId();
-        String ifname = request.getIfname();
+        String id = request.containerId();
+        String ifname = request.ifname();
         validateId(id);
         validateIfname(ifname);
         Attachment a;
         try {
-            a = store.attachment(id, ifname).filter(x -> inNetwork(x, request.getNetworkName()))
-                    .orElseThrow(() -> Status.NOT_FOUND.withDescription("no attachment for container " + id
-                            + " interface " + ifname + (request.getNetworkName().isEmpty() ? ""
-                                    : " in network " + request.getNetworkName())).asException());
+            a = store.attachment(id, ifname).filter(x -> inNetwork(x, request.networkName()))
+                    .orElseThrow(() -> new AttachmentException(Kind.NOT_FOUND, "no attachment for container " + id
+                            + " interface " + ifname + (request.networkName().isEmpty() ? ""
+                                    : " in network " + request.networkName())));
         } catch (IOException e) {
-            throw Status.INTERNAL.withDescription(e.getMessage()).withCause(e).asException();
+            throw new AttachmentException(Kind.INTERNAL, e.getMessage(), e);
         }
         Addressing addressing = addressing(a.slot());
-        for (String expected : request.getExpectedAddressesList()) {
+        for (String expected : request.expectedAddresses()) {
             if (!addressing.addresses().contains(expected)) {
-                throw failed("address " + expected + " is not the attachment's (it has "
+                throw wrongState("address " + expected + " is not the attachment's (it has "
                         + String.join(", ", addressing.addresses()) + ")");
             }
         }
-        String netns = request.getNetns().isEmpty() ? a.netns() : request.getNetns();
+        String netns = request.netns().isEmpty() ? a.netns() : request.netns();
         String problem;
         try {
             problem = Sandbox.problem(netns, ifname, addressing);
         } catch (IOException e) {
-            throw Status.INTERNAL.withDescription("inspecting " + netns + ": " + e.getMessage()).withCause(e)
-                    .asException();
+            throw new AttachmentException(Kind.INTERNAL, "inspecting " + netns + ": " + e.getMessage(), e);
         }
         if (problem != null) {
-            throw failed(problem);
+            throw wrongState(problem);
         }
         ContainerTunnel t = tunnels.get(a.owner());
         if (t == null) {
-            throw failed("the tunnel of " + ifname + " is not running (its restore failed: see the node-manager log)");
+            throw wrongState("the tunnel of " + ifname
+                    + " is not running (its restore failed: see the node-manager log)");
         }
         Peer node = t.nodePeer();
         long last = node == null ? 0 : node.lastHandshakeEpochNanos();
         long ageSeconds = TimeUnit.NANOSECONDS.toSeconds(System.currentTimeMillis() * 1_000_000L - last);
         if (last == 0) {
-            throw failed("the tunnel of " + ifname + " has never completed a handshake with the node");
+            throw wrongState("the tunnel of " + ifname + " has never completed a handshake with the node");
         }
         if (ageSeconds > HANDSHAKE_MAX_AGE_SECONDS) {
-            throw failed("the tunnel of " + ifname + " has had no handshake with the node for " + ageSeconds
+            throw wrongState("the tunnel of " + ifname + " has had no handshake with the node for " + ageSeconds
                     + " s (limit " + HANDSHAKE_MAX_AGE_SECONDS + " s)");
         }
     }
 
     /**
-     * Detaches every attachment of the request's network not in {@code valid} (CNI 1.1: a network's GC touches
-     * only what belongs to it); returns those released. One that fails to detach does not stop the others: they
-     * are all tried, then the failures are reported together (INTERNAL), the rest being released.
+     * Detaches every attachment of {@code networkName} not in {@code valid} (CNI 1.1: a network's GC touches only
+     * what belongs to it); returns those released. One that fails to detach does not stop the others: they are all
+     * tried, then the failures are reported together (INTERNAL), the rest being released.
      */
-    public synchronized List<AttachmentRef> garbageCollect(GarbageCollectRequest request) throws StatusException {
+    public synchronized List<Ref> garbageCollect(String networkName, Set<Ref> valid) throws AttachmentException {
         ensureOpen();
-        if (request.getNetworkName().isEmpty()) {
+        if (networkName.isEmpty()) {
             throw invalid("network_name: GC must name the network whose attachments it collects");
         }
-        Set<String> valid = new HashSet<>();
-        for (AttachmentRef r : request.getValidList()) {
-            valid.add(AttachmentStore.containerOwner(r.getContainerId(), r.getIfname()));
+        Set<String> keep = new HashSet<>();
+        for (Ref r : valid) {
+            keep.add(AttachmentStore.containerOwner(r.containerId(), r.ifname()));
         }
-        List<AttachmentRef> released = new ArrayList<>();
+        List<Ref> released = new ArrayList<>();
         List<String> failures = new ArrayList<>();
         List<Attachment> all;
         try {
             all = store.attachments();
         } catch (IOException e) {
-            throw Status.INTERNAL.withDescription("garbage collection: " + e.getMessage()).withCause(e).asException();
+            throw new AttachmentException(Kind.INTERNAL, "garbage collection: " + e.getMessage(), e);
         }
         for (Attachment a : all) {
-            if (a.network().equals(request.getNetworkName()) && !valid.contains(a.owner())) {
+            if (a.network().equals(networkName) && !keep.contains(a.owner())) {
                 try {
-                    detach(a.containerId(), a.ifname());
-                    released.add(AttachmentRef.newBuilder().setContainerId(a.containerId()).setIfname(a.ifname())
-                            .build());
+                    tearDown(a.containerId(), a.ifname());
+                    released.add(new Ref(a.containerId(), a.ifname()));
                 } catch (IOException | RuntimeException e) {
                     log.warn("{}/{}: garbage collection could not detach it: {}", a.containerId(), a.ifname(),
                             e.getMessage());
@@ -417,8 +442,8 @@ public final class Attachments implements AutoCloseable {
             }
         }
         if (!failures.isEmpty()) {
-            throw Status.INTERNAL.withDescription("garbage collection released " + released.size() + " attachment(s)"
-                    + " but could not detach " + String.join("; ", failures)).asException();
+            throw new AttachmentException(Kind.INTERNAL, "garbage collection released " + released.size()
+                    + " attachment(s) but could not detach " + String.join("; ", failures));
         }
         return released;
     }
@@ -441,18 +466,17 @@ public final class Attachments implements AutoCloseable {
     // ---- external clients ----
 
     /** An address for an external client, durable and idempotent per name: CIDRs, /32 (and /128). */
-    public synchronized List<String> allocateClientAddress(String clientName) throws StatusException {
+    public synchronized List<String> allocateClientAddress(String clientName) throws AttachmentException {
         ensureOpen();
         validateClientName(clientName);
         try {
             OptionalInt slot = store.allocate(AttachmentStore.clientOwner(clientName));
             if (slot.isEmpty()) {
-                throw Status.RESOURCE_EXHAUSTED.withDescription("no free address in " + network.subnetV4())
-                        .asException();
+                throw new AttachmentException(Kind.EXHAUSTED, "no free address in " + network.subnetV4());
             }
             return prefixes(slot.getAsInt()).stream().map(Prefix::toString).toList();
         } catch (IOException e) {
-            throw Status.INTERNAL.withDescription(e.getMessage()).withCause(e).asException();
+            throw new AttachmentException(Kind.INTERNAL, e.getMessage(), e);
         }
     }
 
@@ -468,23 +492,23 @@ public final class Attachments implements AutoCloseable {
         }
     }
 
-    /** The containers' peers on wg0, for ListPeers: kind CONTAINER, named by container id. */
-    public synchronized List<PeerInfo> peers() {
-        List<PeerInfo> all = new ArrayList<>();
+    /**
+     * A container's peer on wg0, with wg0's side of it: {@code endpoint} is empty until the container's device has
+     * sent through the hop, {@code lastHandshakeEpochNanos} 0 until the first handshake.
+     */
+    public record ContainerPeer(String containerId, Key publicKey, Optional<Endpoint> endpoint,
+            List<Prefix> allowedIps, long lastHandshakeEpochNanos, long rxBytes, long txBytes) {}
+
+    /** The containers' peers on wg0, for ListPeers. */
+    public synchronized List<ContainerPeer> peers() {
+        List<ContainerPeer> all = new ArrayList<>();
         for (ContainerTunnel t : tunnels.values()) {
             Peer p = t.hubPeer();
             if (p == null) {
                 continue;
             }
-            PeerInfo.Builder b = PeerInfo.newBuilder().setKind(PeerInfo.Kind.CONTAINER)
-                    .setName(t.attachment.containerId()).setPublicKey(t.publicKey.toBase64())
-                    .setLatestHandshakeUnix(TimeUnit.NANOSECONDS.toSeconds(p.lastHandshakeEpochNanos()))
-                    .setRxBytes(p.rxBytes()).setTxBytes(p.txBytes());
-            if (p.endpoint() != null) {
-                b.setEndpoint(p.endpoint().toString());
-            }
-            p.allowedIps().forEach(prefix -> b.addAllowedIps(prefix.toString()));
-            all.add(b.build());
+            all.add(new ContainerPeer(t.attachment.containerId(), t.publicKey, Optional.ofNullable(p.endpoint()),
+                    p.allowedIps(), p.lastHandshakeEpochNanos(), p.rxBytes(), p.txBytes()));
         }
         return all;
     }
@@ -532,7 +556,7 @@ public final class Attachments implements AutoCloseable {
         for (ContainerTunnel t : List.copyOf(tunnels.values())) {
             try {
                 if (removeTunnels) {
-                    detach(t.attachment.containerId(), t.attachment.ifname());
+                    tearDown(t.attachment.containerId(), t.attachment.ifname());
                 } else {
                     t.close();
                 }
@@ -574,26 +598,20 @@ public final class Attachments implements AutoCloseable {
         return new Addressing(List.copyOf(addresses), List.copyOf(gateways));
     }
 
-    private AttachResponse response(ContainerTunnel t) {
+    private Attached attached(ContainerTunnel t) {
         Attachment a = t.attachment;
         Addressing addressing = addressing(a.slot());
-        AttachResponse.Builder b = AttachResponse.newBuilder().setIfname(a.ifname()).setSandbox(a.netns())
-                .setMtu(a.mtu()).setPublicKey(t.publicKey.toBase64()).addAllAddresses(addressing.addresses());
-        for (InetAddress gateway : addressing.gateways()) {
-            String gw = InetAddresses.format(gateway);
-            b.addGateways(gw);
-            b.addRoutes(Route.newBuilder().setDst(gateway.getAddress().length == 4 ? "0.0.0.0/0" : "::/0").setGw(gw));
-        }
-        return b.build();
+        return new Attached(a.ifname(), a.netns(), a.mtu(), t.publicKey, addressing.addresses(),
+                addressing.gateways());
     }
 
-    private void ensureOpen() throws StatusException {
+    private void ensureOpen() throws AttachmentException {
         if (closed) {
-            throw Status.UNAVAILABLE.withDescription("node-manager is shutting down").asException();
+            throw new AttachmentException(Kind.UNAVAILABLE, "node-manager is shutting down");
         }
     }
 
-    private static void validateId(String id) throws StatusException {
+    private static void validateId(String id) throws AttachmentException {
         if (id.isEmpty()) {
             throw invalid("container_id: empty");
         }
@@ -603,7 +621,7 @@ public final class Attachments implements AutoCloseable {
     }
 
     /** The kernel's rule (dev_valid_name): 1 to 15 bytes, not "." or "..", no '/', ':' or whitespace. */
-    static void validateIfname(String ifname) throws StatusException {
+    static void validateIfname(String ifname) throws AttachmentException {
         if (ifname.isEmpty() || ifname.length() > 15 || ifname.equals(".") || ifname.equals("..")
                 || ifname.chars().anyMatch(c -> c <= 0x20 || c >= 0x7f || c == '/' || c == ':')) {
             throw invalid("ifname: '" + ifname + "' is not a valid interface name (1 to 15 characters, no '/', ':'"
@@ -611,17 +629,17 @@ public final class Attachments implements AutoCloseable {
         }
     }
 
-    private static void validateClientName(String name) throws StatusException {
+    private static void validateClientName(String name) throws AttachmentException {
         if (name.isEmpty() || name.length() > 256 || name.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
             throw invalid("client_name: empty, too long or with control characters");
         }
     }
 
-    private static StatusException invalid(String message) {
-        return Status.INVALID_ARGUMENT.withDescription(message).asException();
+    private static AttachmentException invalid(String message) {
+        return new AttachmentException(Kind.INVALID, message);
     }
 
-    private static StatusException failed(String message) {
-        return Status.FAILED_PRECONDITION.withDescription(message).asException();
+    private static AttachmentException wrongState(String message) {
+        return new AttachmentException(Kind.WRONG_STATE, message);
     }
 }

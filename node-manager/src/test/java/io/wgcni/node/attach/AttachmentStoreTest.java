@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.grpc.Status;
-import io.grpc.StatusException;
 import io.wgcni.node.attach.AttachmentStore.Attachment;
 import io.wgcni.wg.crypto.X25519;
 import io.wgcni.wg.device.Device;
@@ -207,7 +205,7 @@ class AttachmentStoreTest {
     }
 
     @Test
-    void clientAddressesAreDurableIdempotentAndRunOutWithAStatus() throws Exception {
+    void clientAddressesAreDurableIdempotentAndRunOutRefused() throws Exception {
         NodeNetwork net = NodeNetwork.of(Prefix.parse("10.100.3.0/29"), Prefix.parse("fd00:100:0:3::/64"), 1400);
         Device hub = memoryHub();
         try {
@@ -219,10 +217,12 @@ class AttachmentStoreTest {
                 for (int i = 0; i < 4; i++) {
                     given.add(a.allocateClientAddress("c" + i));
                 }
-                StatusException full = assertThrows(StatusException.class, () -> a.allocateClientAddress("one-more"));
-                assertEquals(Status.Code.RESOURCE_EXHAUSTED, full.getStatus().getCode());
-                assertEquals(Status.Code.INVALID_ARGUMENT,
-                        assertThrows(StatusException.class, () -> a.allocateClientAddress("")).getStatus().getCode());
+                AttachmentException full = assertThrows(AttachmentException.class,
+                        () -> a.allocateClientAddress("one-more"));
+                assertEquals(AttachmentException.Kind.EXHAUSTED, full.kind());
+                assertEquals("no free address in 10.100.3.0/29", full.getMessage());
+                assertEquals(AttachmentException.Kind.INVALID,
+                        assertThrows(AttachmentException.class, () -> a.allocateClientAddress("")).kind());
             }
             try (Attachments a = new Attachments(dir, net, hub)) {
                 assertEquals(0, a.reconcile(), "clients are not containers: nothing to restore or drop");

@@ -1,6 +1,5 @@
 package io.wgcni.node.attach;
 
-import io.wgcni.api.node.v1.AttachRequest;
 import io.wgcni.wg.crypto.Key;
 import io.wgcni.wg.device.Device;
 import java.io.BufferedReader;
@@ -29,8 +28,7 @@ public final class NodeProcess {
         long reconcileMillis = (System.nanoTime() - start) / 1_000_000;
         for (int i = 4; i < args.length; i++) {
             String[] pair = args[i].split("=", 2);
-            attachments.attach(AttachRequest.newBuilder().setContainerId(pair[0]).setNetns(pair[1])
-                    .setIfname("eth0").build());
+            attachments.attach(new Attachments.Attach(pair[0], "eth0", pair[1], 0, "", false));
         }
         System.out.println("READY " + hub.listenPort() + " " + restored + " " + reconcileMillis);
         System.out.flush();

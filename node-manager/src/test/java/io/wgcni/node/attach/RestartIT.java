@@ -10,8 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.grpc.StatusException;
-import io.wgcni.api.node.v1.AttachResponse;
+import io.wgcni.node.attach.Attachments.Attached;
 import io.wgcni.tun.Links;
 import io.wgcni.tun.LinuxTun;
 import io.wgcni.tun.Root;
@@ -60,7 +59,7 @@ class RestartIT {
         attachments = node.attachments();
         String nsA = node.container("a");
         String nsB = node.container("b");
-        AttachResponse a = attachments.attach(attach("ctr-a", nsA, "eth0"));
+        Attached a = attachments.attach(attach("ctr-a", nsA, "eth0"));
         attachments.attach(attach("ctr-b", nsB, "eth0"));
         ping(nsA, "10.100.3.3");
 
@@ -72,7 +71,7 @@ class RestartIT {
             node.stopHub(); // wg0 goes too, as it does when node-manager stops
             long before = flow.received();
             assertTrue(Links.in(nsA).exists("eth0"), "the container's interface outlives node-manager");
-            assertTrue(exec(nsA, "ip", "-o", "address", "show", "dev", "eth0").contains(a.getAddresses(0)));
+            assertTrue(exec(nsA, "ip", "-o", "address", "show", "dev", "eth0").contains(a.addresses().getFirst()));
 
             node.startHub();
             attachments = node.attachments();
@@ -90,7 +89,7 @@ class RestartIT {
                     + " first ping got through in %d ms and TCP resumed in %d ms%n", ms(t2 - t0), ms(t1 - t0),
                     ms(t2 - t1), ping, ms(t3 - t2));
         }
-        assertEquals(a.getPublicKey(), attachments.attach(attach("ctr-a", nsA, "eth0")).getPublicKey(),
+        assertEquals(a.publicKey(), attachments.attach(attach("ctr-a", nsA, "eth0")).publicKey(),
                 "the same key and address after the restart");
         checkPasses(attachments, check("ctr-a", nsA, "eth0"));
         ping(nsB, "fd00:100:0:3::2");
@@ -132,10 +131,12 @@ class RestartIT {
             attachments = node.attachments();
             assertEquals(0, attachments.reconcile());
             assertEquals(1, attachments.count(), "kept, so that Detach still knows what to remove");
-            StatusException e = assertThrows(StatusException.class, () -> attachments.check(check("ctr-a", ns, "eth0")));
-            assertTrue(e.getStatus().getDescription().contains("is not running"), e.getStatus().getDescription());
+            AttachmentException e = assertThrows(AttachmentException.class,
+                    () -> attachments.check(check("ctr-a", ns, "eth0")));
+            assertEquals(AttachmentException.Kind.WRONG_STATE, e.kind());
+            assertTrue(e.getMessage().contains("is not running"), e.getMessage());
         }
-        attachments.detach(AttachmentsIT.detach("ctr-a", "eth0"));
+        attachments.detach("ctr-a", "eth0");
         assertFalse(Links.in(ns).exists("eth0"), "the persistent interface was removed");
         assertEquals(0, attachments.count());
     }

@@ -1,12 +1,10 @@
 package io.wgcni.node.attach;
 
 import static io.wgcni.node.attach.AttachmentsIT.attach;
-import static io.wgcni.node.attach.AttachmentsIT.detach;
 import static io.wgcni.node.attach.TestNode.ping;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.wgcni.api.node.v1.PeerInfo;
 import io.wgcni.tun.Root;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -39,7 +37,7 @@ class ScaleIT {
             try {
                 // One attach and detach first, so that class loading and JIT are not in the figures.
                 attachments.attach(attach("warm-up", namespaces.getFirst(), "eth9"));
-                attachments.detach(detach("warm-up", "eth9"));
+                attachments.detach("warm-up", "eth9");
                 Memory before = Memory.now();
 
                 long[] attach = new long[CONTAINERS];
@@ -50,7 +48,7 @@ class ScaleIT {
                 }
                 assertEquals(CONTAINERS, attachments.count());
                 long deadline = System.nanoTime() + 20_000_000_000L;
-                while (attachments.peers().stream().anyMatch(p -> p.getLatestHandshakeUnix() == 0)) {
+                while (attachments.peers().stream().anyMatch(p -> p.lastHandshakeEpochNanos() == 0)) {
                     assertTrue(System.nanoTime() < deadline, "every tunnel has a handshake within 20 s");
                     Thread.sleep(50);
                 }
@@ -65,7 +63,7 @@ class ScaleIT {
                 attachments = node.attachments();
                 assertEquals(CONTAINERS, attachments.reconcile());
                 long t2 = System.nanoTime();
-                while (attachments.peers().stream().anyMatch(p -> p.getLatestHandshakeUnix() == 0)) {
+                while (attachments.peers().stream().anyMatch(p -> p.lastHandshakeEpochNanos() == 0)) {
                     assertTrue(System.nanoTime() - t2 < 20_000_000_000L, "every tunnel handshakes again within 20 s");
                     Thread.sleep(10);
                 }
@@ -78,11 +76,11 @@ class ScaleIT {
                 long[] detach = new long[CONTAINERS];
                 for (int i = 0; i < CONTAINERS; i++) {
                     long t = System.nanoTime();
-                    attachments.detach(detach("ctr-" + i, "eth0"));
+                    attachments.detach("ctr-" + i, "eth0");
                     detach[i] = System.nanoTime() - t;
                 }
                 assertEquals(0, attachments.count());
-                assertEquals(List.<PeerInfo>of(), attachments.peers());
+                assertEquals(List.of(), attachments.peers());
 
                 System.out.printf("attach of %d containers: p50 %.1f ms, p99 %.1f ms, max %.1f ms%n", CONTAINERS,
                         percentile(attach, 50), percentile(attach, 99), percentile(attach, 100));
