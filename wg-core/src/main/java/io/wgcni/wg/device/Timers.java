@@ -174,12 +174,13 @@ final class Timers {
         return handshakeAttempts;
     }
 
+    /** The peer stops (removed, or its device down): cancelled, not just disarmed, so the clock holds none of it. */
     void stop() {
-        retransmitHandshake.del();
-        sendKeepalive.del();
-        newHandshake.del();
-        zeroKeyMaterial.del();
-        persistentKeepalive.del();
+        retransmitHandshake.cancel();
+        sendKeepalive.cancel();
+        newHandshake.cancel();
+        zeroKeyMaterial.cancel();
+        persistentKeepalive.cancel();
         synchronized (this) {
             handshakeAttempts = 0;
             needAnotherKeepalive = false;

@@ -50,6 +50,11 @@ public final class ManualClock implements Clock {
         };
     }
 
+    /** Tasks scheduled and neither run nor cancelled. */
+    public synchronized int pending() {
+        return (int) tasks.stream().filter(t -> !t.cancelled[0]).count();
+    }
+
     /** Moves time forward by {@code nanos}, running the tasks that fall due. */
     public void advance(long nanos) {
         long target;

@@ -35,6 +35,19 @@ public final class Timer {
         pending = false;
     }
 
+    /**
+     * Disarms the timer and takes its task out of the clock's queue, for a timer that may not be armed again soon
+     * (its peer removed, its device down): a task left to find nothing to do would hold the timer, its peer and
+     * their device until its deadline, which is up to 9 minutes away (zeroing the key material). It stays usable.
+     */
+    public synchronized void cancel() {
+        pending = false;
+        if (scheduled != null) {
+            scheduled.cancel();
+            scheduled = null;
+        }
+    }
+
     public synchronized boolean isPending() {
         return pending;
     }

@@ -65,6 +65,28 @@ class DeviceTest {
      * An in-process bind (the container hop) delivers before its send returns, so a peer's tx counter must already
      * hold a datagram when the datagram leaves: HopTest once saw a reply arrive before the hub had counted it.
      */
+    /**
+     * A removed peer leaves nothing scheduled: the 30-minute soak found node-manager holding every detached
+     * container's device for minutes, through timer tasks that were disarmed but still queued.
+     */
+    @Test
+    void aRemovedPeerLeavesNoTimerTaskBehind() throws Exception {
+        try (Harness h = new Harness()) {
+            Node a = h.node();
+            Node b = h.node();
+            int baseline = h.manualClock().pending();
+            a.connect(b, true);
+            b.connect(a, true);
+            assertNotNull(roundTrip(a, b, 1), "a session, so that every timer of both peers has been armed");
+            assertNotNull(roundTrip(b, a, 2));
+            h.settle();
+            assertTrue(h.manualClock().pending() > baseline, "the peers' timers are armed");
+            a.device.removePeer(b.publicKey);
+            b.device.removePeer(a.publicKey);
+            assertEquals(baseline, h.manualClock().pending(), "nothing of the removed peers is left scheduled");
+        }
+    }
+
     @Test
     void bytesAreCountedBeforeTheyLeave() throws Exception {
         try (Harness h = Harness.pair()) {
