@@ -56,8 +56,8 @@ public final class ClusterDaemon implements AutoCloseable {
             Integer nodePrefixLength, String clusterCidrV6, Integer nodePrefixLengthV6, List<String> serverNames,
             int maxBatch, int watchQueueLimit, EtcdStore.Config etcd) {
         public static Options defaults(Path dataDir) {
-            return new Options(dataDir, "127.0.0.1:0", null, null, null, null, null, List.of(), 256, WatchHub.QUEUE_LIMIT,
-                    null);
+            return new Options(dataDir, "127.0.0.1:0", null, null, null, null, null, List.of(), 256,
+                    WatchHub.QUEUE_LIMIT, null);
         }
 
         public Options withListen(String listen, String metricsListen) {
@@ -86,14 +86,16 @@ public final class ClusterDaemon implements AutoCloseable {
     private final Ipam ipam;
     private final WatchHub hub;
     private final HealthStatusManager health = new HealthStatusManager();
-    private final ExecutorService replies = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("reply-", 0).factory());
+    private final ExecutorService replies =
+            Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("reply-", 0).factory());
     private final Server server;
     private final HTTPServer metricsServer;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private ClusterDaemon(Options o) throws IOException {
         HostPort listen = HostPort.parse("--listen", o.listen(), true);
-        HostPort metricsListen = o.metricsListen() == null ? null : HostPort.parse("--metrics-listen", o.metricsListen(), true);
+        HostPort metricsListen =
+                o.metricsListen() == null ? null : HostPort.parse("--metrics-listen", o.metricsListen(), true);
         store = openStore(o.dataDir(), o.etcd(), o.maxBatch());
         try {
             pki = loadPki(o.dataDir(), store, o.etcd());
@@ -110,7 +112,8 @@ public final class ClusterDaemon implements AutoCloseable {
             ClusterService service = new ClusterService(store, ipam, pki, new Tokens(store, Clock.systemUTC()), hub,
                     metrics, replies);
             server = NettyServerBuilder.forAddress(new InetSocketAddress(listen.host(), listen.port()), tls(identity))
-                    .addService(ServerInterceptors.intercept(service, new AuthInterceptor(pki.ca(), store), metrics.interceptor()))
+                    .addService(ServerInterceptors.intercept(service, new AuthInterceptor(pki.ca(), store),
+                            metrics.interceptor()))
                     .addService(health.getHealthService())
                     .permitKeepAliveTime(10, TimeUnit.SECONDS)
                     .permitKeepAliveWithoutCalls(true)
@@ -212,7 +215,8 @@ public final class ClusterDaemon implements AutoCloseable {
         String where = etcd == null ? dataDir.resolve(STORE_FILE).toString() : etcd.describe();
         if (etcd != null && !Pki.exists(dataDir) && Layout.caOf(store).isPresent()) {
             throw new IOException(where + " belongs to a cluster (CA key sha256:" + Layout.caOf(store).get() + ") and "
-                    + dataDir + " holds no CA: copy ca.crt and ca.key (mode 0600) from another replica's data directory");
+                    + dataDir + " holds no CA: copy ca.crt and ca.key (mode 0600) from another replica's data"
+                    + " directory");
         }
         Pki pki = Pki.loadOrCreate(dataDir);
         Layout.claim(store, pki.caKeyHash(), where, etcd == null);

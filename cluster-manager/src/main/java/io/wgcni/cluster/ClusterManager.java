@@ -11,7 +11,6 @@ import io.wgcni.cluster.auth.Tokens;
 import io.wgcni.cluster.store.EtcdStore;
 import io.wgcni.cluster.store.Store;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -56,23 +55,32 @@ public final class ClusterManager {
         return cli;
     }
 
-    @Command(name = "serve", mixinStandardHelpOptions = true, description = "Run the cluster-manager (foreground; logs to stderr).")
+    @Command(name = "serve", mixinStandardHelpOptions = true,
+            description = "Run the cluster-manager (foreground; logs to stderr).")
     static final class Serve implements Callable<Integer> {
-        @Option(names = "--data-dir", defaultValue = DEFAULT_DATA_DIR, description = "State: CA, certificates, store.db (default ${DEFAULT-VALUE}).")
+        @Option(names = "--data-dir", defaultValue = DEFAULT_DATA_DIR,
+                description = "State: CA, certificates, store.db (default ${DEFAULT-VALUE}).")
         Path dataDir;
-        @Option(names = "--listen", defaultValue = "0.0.0.0:7443", description = "gRPC address (default ${DEFAULT-VALUE}).")
+        @Option(names = "--listen", defaultValue = "0.0.0.0:7443",
+                description = "gRPC address (default ${DEFAULT-VALUE}).")
         String listen;
-        @Option(names = "--metrics-listen", defaultValue = "127.0.0.1:9710", description = "Prometheus address, or \"off\" (default ${DEFAULT-VALUE}).")
+        @Option(names = "--metrics-listen", defaultValue = "127.0.0.1:9710",
+                description = "Prometheus address, or \"off\" (default ${DEFAULT-VALUE}).")
         String metricsListen;
-        @Option(names = "--cluster-cidr", description = "IPv4 prefix of the cluster (first start only; default 10.100.0.0/16).")
+        @Option(names = "--cluster-cidr",
+                description = "IPv4 prefix of the cluster (first start only; default 10.100.0.0/16).")
         String clusterCidr;
-        @Option(names = "--cluster-cidr-v6", description = "IPv6 prefix of the cluster, empty for none (first start only).")
+        @Option(names = "--cluster-cidr-v6",
+                description = "IPv6 prefix of the cluster, empty for none (first start only).")
         String clusterCidrV6;
-        @Option(names = "--node-prefix-length", description = "Length of each node's IPv4 subnet (first start only; default 24).")
+        @Option(names = "--node-prefix-length",
+                description = "Length of each node's IPv4 subnet (first start only; default 24).")
         Integer nodePrefixLength;
-        @Option(names = "--node-prefix-length-v6", description = "Length of each node's IPv6 subnet (first start only; default 64).")
+        @Option(names = "--node-prefix-length-v6",
+                description = "Length of each node's IPv6 subnet (first start only; default 64).")
         Integer nodePrefixLengthV6;
-        @Option(names = "--server-name", split = ",", description = "Extra DNS names or IPs for the server certificate.")
+        @Option(names = "--server-name", split = ",",
+                description = "Extra DNS names or IPs for the server certificate.")
         List<String> serverNames = List.of();
         @CommandLine.Mixin
         StoreOptions store = new StoreOptions();
@@ -88,8 +96,8 @@ public final class ClusterManager {
                 manager.close();
                 stopped.countDown();
             }, "shutdown"));
-            System.err.println("cluster-manager listening on " + new HostPort(manager.address().getAddress().getHostAddress(),
-                    manager.address().getPort()));
+            System.err.println("cluster-manager listening on "
+                    + new HostPort(manager.address().getAddress().getHostAddress(), manager.address().getPort()));
             System.err.flush();
             stopped.await();
             return 0;
@@ -103,9 +111,11 @@ public final class ClusterManager {
     /** Where the state is: the embedded SQLite file in the data directory, or etcd (shared by replicas). */
     static final class StoreOptions {
         @Option(names = "--store", defaultValue = "sqlite", description = "sqlite (store.db in --data-dir), or"
-                + " etcd://HOST:PORT[,HOST:PORT...][/PREFIX/] (etcds:// for TLS; prefix default /wgcni/) (default ${DEFAULT-VALUE}).")
+                + " etcd://HOST:PORT[,HOST:PORT...][/PREFIX/] (etcds:// for TLS; prefix default /wgcni/)"
+                + " (default ${DEFAULT-VALUE}).")
         String store;
-        @Option(names = "--etcd-ca-file", description = "CA certificate (PEM) that signed the etcd servers' certificates (etcds://).")
+        @Option(names = "--etcd-ca-file",
+                description = "CA certificate (PEM) that signed the etcd servers' certificates (etcds://).")
         Path caFile;
         @Option(names = "--etcd-cert-file", description = "Client certificate (PEM) for etcd, with --etcd-key-file.")
         Path certFile;
@@ -142,7 +152,8 @@ public final class ClusterManager {
     }
 
     static class DataDir {
-        @Option(names = "--data-dir", defaultValue = DEFAULT_DATA_DIR, description = "The cluster-manager's data directory (default ${DEFAULT-VALUE}).")
+        @Option(names = "--data-dir", defaultValue = DEFAULT_DATA_DIR,
+                description = "The cluster-manager's data directory (default ${DEFAULT-VALUE}).")
         Path dataDir;
         @CommandLine.Mixin
         StoreOptions storeOptions = new StoreOptions();
@@ -164,9 +175,11 @@ public final class ClusterManager {
         }
     }
 
-    @Command(name = "create", mixinStandardHelpOptions = true, description = "Create a join token; prints <id>.<secret>:sha256:<CA key hash>.")
+    @Command(name = "create", mixinStandardHelpOptions = true,
+            description = "Create a join token; prints <id>.<secret>:sha256:<CA key hash>.")
     static final class TokenCreate extends DataDir implements Callable<Integer> {
-        @Option(names = "--ttl", defaultValue = "24h", description = "How long the token stays valid: 30m, 24h, 7d (default ${DEFAULT-VALUE}).")
+        @Option(names = "--ttl", defaultValue = "24h",
+                description = "How long the token stays valid: 30m, 24h, 7d (default ${DEFAULT-VALUE}).")
         String ttl;
 
         @Override
@@ -180,7 +193,8 @@ public final class ClusterManager {
         }
     }
 
-    @Command(name = "list", mixinStandardHelpOptions = true, description = "List join tokens (ids and expiry; secrets are not stored).")
+    @Command(name = "list", mixinStandardHelpOptions = true,
+            description = "List join tokens (ids and expiry; secrets are not stored).")
     static final class TokenList extends DataDir implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
@@ -229,14 +243,16 @@ public final class ClusterManager {
     static final class Node {}
 
     static class Remote {
-        @Option(names = "--target", defaultValue = "127.0.0.1:7443", description = "host:port of the cluster-manager (default ${DEFAULT-VALUE}).")
+        @Option(names = "--target", defaultValue = "127.0.0.1:7443",
+                description = "host:port of the cluster-manager (default ${DEFAULT-VALUE}).")
         String target;
         @Option(names = "--credentials", required = true, description = "Directory written by admin-credentials.")
         Path credentials;
 
         ClusterClient connect() throws IOException {
             if (!Credentials.exist(credentials)) {
-                throw new IOException(credentials + " holds no ca.crt, tls.crt and tls.key: run admin-credentials first");
+                throw new IOException(
+                        credentials + " holds no ca.crt, tls.crt and tls.key: run admin-credentials first");
             }
             return ClusterClient.connect(target, Credentials.load(credentials));
         }
@@ -258,7 +274,8 @@ public final class ClusterManager {
         }
     }
 
-    @Command(name = "remove", mixinStandardHelpOptions = true, description = "Remove a node: its registration, its subnet, its certificates.")
+    @Command(name = "remove", mixinStandardHelpOptions = true,
+            description = "Remove a node: its registration, its subnet, its certificates.")
     static final class NodeRemove extends Remote implements Callable<Integer> {
         @Parameters(paramLabel = "NAME")
         String name;

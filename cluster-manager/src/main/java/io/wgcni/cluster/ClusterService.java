@@ -99,7 +99,8 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
         guarded(out, () -> {
             if (!tokens.valid(request.getToken())) {
                 log.warn("join refused node={}: invalid or expired token", request.getNodeName());
-                throw Status.UNAUTHENTICATED.withDescription("the join token is unknown, wrong or expired").asRuntimeException();
+                throw Status.UNAUTHENTICATED.withDescription("the join token is unknown, wrong or expired")
+                        .asRuntimeException();
             }
             String node = Validation.nodeName(request.getNodeName());
             PublicKey key;
@@ -203,7 +204,8 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
             }
             reply(out, retrying(() -> {
                 Allocation a = ipam.get(node).orElseThrow(() -> Status.FAILED_PRECONDITION
-                        .withDescription("node " + node + " holds no subnet: call AllocateSubnet first").asRuntimeException());
+                        .withDescription("node " + node + " holds no subnet: call AllocateSubnet first")
+                        .asRuntimeException());
                 Peer peer = Peer.newBuilder().setNodeName(node).setPublicKey(key).setEndpoint(endpoint)
                         .addAllAllowedPrefixes(Validation.allowedPrefixes(request.getAllowedPrefixesList(), a))
                         .setSubnet(subnet(a)).build();
@@ -225,7 +227,9 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
                 current.map(kv -> WatchHub.peer(kv).getPublicKey()).filter(old -> !old.equals(key))
                         .ifPresent(old -> ops.add(new Store.Delete(keyIndex(old))));
                 return store.commit(new Store.Txn(compares, ops))
-                        .thenApply(r -> r.succeeded() ? Optional.of(peer.toBuilder().setRevision(r.revision()).build()) : Optional.<Peer>empty());
+                        .thenApply(r -> r.succeeded()
+                                ? Optional.of(peer.toBuilder().setRevision(r.revision()).build())
+                                : Optional.<Peer>empty());
             }).thenApply(peer -> {
                 metrics.registrations.inc();
                 log.info("peer registered node={} public-key={} endpoint={} revision={}", node, peer.getPublicKey(),
@@ -290,7 +294,8 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
                 List<KeyValue> certs = store.range(CERTS + node + "/").kvs();
                 List<Compare> compares = new ArrayList<>();
                 List<Op> ops = new ArrayList<>();
-                compares.add(a.map(x -> new Compare(x.key(), x.modRevision())).orElse(Compare.absent(Ipam.nodeKey(node))));
+                compares.add(a.map(x -> new Compare(x.key(), x.modRevision()))
+                        .orElse(Compare.absent(Ipam.nodeKey(node))));
                 compares.add(new Compare(PEERS + node, peer.map(KeyValue::modRevision).orElse(0L)));
                 a.ifPresent(x -> ops.addAll(Ipam.releaseOps(x)));
                 peer.ifPresent(p -> {
@@ -302,7 +307,8 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
                 store.get(JOINED + node).ifPresent(j -> ops.add(new Store.Delete(j.key())));
                 for (KeyValue c : certs) {
                     ops.add(new Store.Delete(c.key()));
-                    ops.add(new Store.Put(AuthInterceptor.REVOKED + c.key().substring(c.key().lastIndexOf('/') + 1), new byte[0]));
+                    ops.add(new Store.Put(AuthInterceptor.REVOKED + c.key().substring(c.key().lastIndexOf('/') + 1),
+                            new byte[0]));
                 }
                 return store.commit(new Store.Txn(compares, ops))
                         .thenApply(r -> r.succeeded() ? Optional.of(r.revision()) : Optional.<Long>empty());
@@ -321,7 +327,8 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
     private static StatusRuntimeException nameTaken(String node) {
         log.warn("join refused node={}: the name has joined already", node);
         return Status.PERMISSION_DENIED.withDescription("node " + node + " has already joined this cluster; to join "
-                + "again under that name, remove it first (cluster-manager node remove " + node + ")").asRuntimeException();
+                + "again under that name, remove it first (cluster-manager node remove " + node + ")")
+                .asRuntimeException();
     }
 
     /** Runs a handler body; whatever it throws becomes the call's status (gRPC would send UNKNOWN). */
@@ -355,7 +362,8 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
         return result;
     }
 
-    private static <T> void retry(Supplier<CompletableFuture<Optional<T>>> attempt, CompletableFuture<T> result, int left) {
+    private static <T> void retry(Supplier<CompletableFuture<Optional<T>>> attempt, CompletableFuture<T> result,
+            int left) {
         CompletableFuture<Optional<T>> f;
         try {
             f = attempt.get();
@@ -393,7 +401,8 @@ final class ClusterService extends ClusterGrpc.ClusterImplBase {
         Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
         return switch (cause) {
             case StatusRuntimeException s -> s;
-            case SubnetsExhaustedException x -> Status.RESOURCE_EXHAUSTED.withDescription(x.getMessage()).asRuntimeException();
+            case SubnetsExhaustedException x ->
+                    Status.RESOURCE_EXHAUSTED.withDescription(x.getMessage()).asRuntimeException();
             case StoreException x -> Status.UNAVAILABLE.withDescription(x.getMessage()).asRuntimeException();
             default -> {
                 log.error("request failed", cause);

@@ -5,8 +5,8 @@ import java.util.regex.Pattern;
 
 /** "host:port" or "[v6]:port", host an IP literal or a DNS name; never resolved here. */
 public record HostPort(String host, int port) {
-    private static final Pattern DNS = Pattern.compile(
-            "(?=.{1,253}$)([a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?)(\\.[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?)*\\.?");
+    private static final Pattern DNS = Pattern.compile("(?=.{1,253}$)([a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?)"
+            + "(\\.[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?)*\\.?");
 
     /** Parses text; IllegalArgumentException names what is wrong, prefixed with field. */
     public static HostPort parse(String field, String text, boolean allowPortZero) {
@@ -26,7 +26,8 @@ public record HostPort(String host, int port) {
         } else {
             int colon = text.lastIndexOf(':');
             if (colon < 0 || text.indexOf(':') != colon) {
-                throw new IllegalArgumentException(field + ": '" + text + "' must be host:port (IPv6 as [address]:port)");
+                throw new IllegalArgumentException(
+                        field + ": '" + text + "' must be host:port (IPv6 as [address]:port)");
             }
             host = text.substring(0, colon);
             port = text.substring(colon + 1);
@@ -44,7 +45,8 @@ public record HostPort(String host, int port) {
             p = -1;
         }
         if (p < (allowPortZero ? 0 : 1) || p > 65535) {
-            throw new IllegalArgumentException(field + ": port must be " + (allowPortZero ? 0 : 1) + "-65535, not '" + port + "'");
+            throw new IllegalArgumentException(
+                    field + ": port must be " + (allowPortZero ? 0 : 1) + "-65535, not '" + port + "'");
         }
         return new HostPort(host, p);
     }

@@ -45,7 +45,8 @@ public final class Metrics {
                 return next.startCall(new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
                     @Override
                     public void close(Status status, Metadata trailers) {
-                        requests.labelValues(method, status.getCode().name()).observe((System.nanoTime() - start) / 1e9);
+                        requests.labelValues(method, status.getCode().name())
+                                .observe((System.nanoTime() - start) / 1e9);
                         super.close(status, trailers);
                     }
                 }, headers);

@@ -73,7 +73,8 @@ public final class WatchHub implements AutoCloseable {
         List<WatchPeersResponse> start = new ArrayList<>();
         long floor;
         try {
-            Optional<Store.History> history = sinceRevision > 0 ? store.history(sinceRevision, PEERS) : Optional.empty();
+            Optional<Store.History> history =
+                    sinceRevision > 0 ? store.history(sinceRevision, PEERS) : Optional.empty();
             if (history.isPresent()) {
                 history.get().events().forEach(e -> start.add(message(e)));
                 floor = history.get().revision();
@@ -104,7 +105,8 @@ public final class WatchHub implements AutoCloseable {
         WatchPeersResponse.Builder b = WatchPeersResponse.newBuilder().setRevision(e.revision());
         if (e.isDelete()) {
             return b.setKind(Kind.DELETE)
-                    .addPeers(Peer.newBuilder().setNodeName(e.key().substring(PEERS.length())).setRevision(e.revision()))
+                    .addPeers(Peer.newBuilder().setNodeName(e.key().substring(PEERS.length()))
+                            .setRevision(e.revision()))
                     .build();
         }
         return b.setKind(Kind.PUT).addPeers(peer(new KeyValue(e.key(), e.value(), e.revision()))).build();
@@ -132,7 +134,8 @@ public final class WatchHub implements AutoCloseable {
         for (Watcher w : watchers) {
             if (serial.equals(w.serial)) {
                 log.info("watcher closed: its certificate serial={} was revoked", serial);
-                w.fail(Status.UNAUTHENTICATED.withDescription("this certificate has been revoked (the node was removed)"));
+                w.fail(Status.UNAUTHENTICATED
+                        .withDescription("this certificate has been revoked (the node was removed)"));
             }
         }
     }

@@ -46,7 +46,8 @@ class CliIT {
                 assertEquals("10.77.0.0/20", c.blocking().allocateSubnet(AllocateSubnetRequest.newBuilder()
                         .setNodeName("node-1").build()).getSubnet().getIpv4());
                 c.blocking().registerPeer(RegisterPeerRequest.newBuilder().setNodeName("node-1")
-                        .setPublicKey(Base64.getEncoder().encodeToString(new byte[32])).setEndpoint("192.0.2.1:51820").build());
+                        .setPublicKey(Base64.getEncoder().encodeToString(new byte[32]))
+                        .setEndpoint("192.0.2.1:51820").build());
             }
 
             ServerProcess.Result list = ServerProcess.run("token", "list", "--data-dir", data);
@@ -54,14 +55,17 @@ class CliIT {
             assertTrue(!list.out().contains(joinToken.secret()));
 
             Path admin = dir.resolve("admin");
-            assertEquals(0, ServerProcess.run("admin-credentials", "--data-dir", data, "--out", admin.toString()).exit());
+            assertEquals(0,
+                    ServerProcess.run("admin-credentials", "--data-dir", data, "--out", admin.toString()).exit());
             assertEquals("admin", Credentials.load(admin).name());
-            ServerProcess.Result nodes = ServerProcess.run("node", "list", "--target", server.target(), "--credentials", admin.toString());
+            ServerProcess.Result nodes = ServerProcess.run("node", "list", "--target", server.target(),
+                    "--credentials", admin.toString());
             assertEquals(0, nodes.exit(), nodes.err());
             assertTrue(nodes.out().startsWith("node-1\t10.77.0.0/20\t192.0.2.1:51820\t"), nodes.out());
             assertEquals(0, ServerProcess.run("node", "remove", "node-1", "--target", server.target(),
                     "--credentials", admin.toString()).exit());
-            assertEquals("", ServerProcess.run("node", "list", "--target", server.target(), "--credentials", admin.toString()).out());
+            assertEquals("", ServerProcess.run("node", "list", "--target", server.target(),
+                    "--credentials", admin.toString()).out());
 
             ServerProcess.Result delete = ServerProcess.run("token", "delete", "--data-dir", data, joinToken.id());
             assertEquals(0, delete.exit(), delete.err());
@@ -92,7 +96,8 @@ class CliIT {
                 "--listen", "127.0.0.1:0", "--metrics-listen", "off", "--cluster-cidr", "10.1.2.3/16");
         assertEquals(1, bad.exit());
         assertTrue(bad.err().contains("has host bits set"), bad.err());
-        ServerProcess.Result ttl = ServerProcess.run("token", "create", "--data-dir", dir.resolve("d").toString(), "--ttl", "soon");
+        ServerProcess.Result ttl = ServerProcess.run("token", "create", "--data-dir", dir.resolve("d").toString(),
+                "--ttl", "soon");
         assertEquals(1, ttl.exit());
         assertTrue(ttl.err().contains("--ttl"), ttl.err());
     }

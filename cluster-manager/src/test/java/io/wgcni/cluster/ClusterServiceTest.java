@@ -79,7 +79,8 @@ class ClusterServiceTest {
         return cluster(o -> o);
     }
 
-    private TestCluster cluster(java.util.function.UnaryOperator<io.wgcni.cluster.ClusterDaemon.Options> tweak) throws Exception {
+    private TestCluster cluster(java.util.function.UnaryOperator<io.wgcni.cluster.ClusterDaemon.Options> tweak)
+            throws Exception {
         TestCluster c = TestCluster.start(tweak);
         cleanup.add(c);
         return c;
@@ -119,7 +120,8 @@ class ClusterServiceTest {
         assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("tls.key"))));
         for (String f : List.of("ca.key", "ca.crt", "server.key", "server.crt")) {
-            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(c.dir.resolve("data").resolve(f))), f);
+            assertEquals("rw-------",
+                    PosixFilePermissions.toString(Files.getPosixFilePermissions(c.dir.resolve("data").resolve(f))), f);
         }
         assertEquals(c.manager.pki().ca(), creds.ca());
     }
@@ -163,7 +165,8 @@ class ClusterServiceTest {
         assertEquals("10.9.0.0/30", allocate(admin, "e").getSubnet().getIpv4());
         StatusRuntimeException full = failure(() -> allocate(admin, "f"));
         assertEquals(Status.Code.RESOURCE_EXHAUSTED, full.getStatus().getCode());
-        assertTrue(full.getStatus().getDescription().contains("no free /30 subnet left in 10.9.0.0/28"), full.getMessage());
+        assertTrue(full.getStatus().getDescription().contains("no free /30 subnet left in 10.9.0.0/28"),
+                full.getMessage());
         // Removal makes room again; removing twice is fine.
         admin.blocking().removeNode(RemoveNodeRequest.newBuilder().setNodeName("c").build());
         admin.blocking().removeNode(RemoveNodeRequest.newBuilder().setNodeName("c").build());
@@ -306,7 +309,8 @@ class ClusterServiceTest {
         for (var e : bad.entrySet()) {
             StatusRuntimeException x = failure(e.getValue());
             assertEquals(Status.Code.INVALID_ARGUMENT, x.getStatus().getCode(), e.getKey());
-            assertTrue(x.getStatus().getDescription().startsWith(e.getKey().trim() + ":"), x.getStatus().getDescription());
+            assertTrue(x.getStatus().getDescription().startsWith(e.getKey().trim() + ":"),
+                    x.getStatus().getDescription());
         }
         assertEquals(List.of(good), a.blocking().listPeers(ListPeersRequest.getDefaultInstance()).getPeersList());
     }
@@ -370,9 +374,11 @@ class ClusterServiceTest {
         Path dir = c.dir.resolve("lost");
         // The node wrote its key and called Join; the server committed it; the reply never reached the node.
         KeyPair pending = Credentials.pendingKeyPair(dir);
-        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("join.key"))));
+        assertEquals("rw-------",
+                PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("join.key"))));
         ManagedChannel bare = NettyChannelBuilder.forTarget(c.target, TlsChannelCredentials.newBuilder()
-                .trustManager(c.dir.resolve("data/ca.crt").toFile()).build()).overrideAuthority(ClusterClient.SERVER_NAME).build();
+                        .trustManager(c.dir.resolve("data/ca.crt").toFile()).build())
+                .overrideAuthority(ClusterClient.SERVER_NAME).build();
         cleanup.add(bare::shutdownNow);
         java.util.function.BiFunction<KeyPair, JoinToken, JoinResponse> rawJoin = (pair, t) -> ClusterGrpc
                 .newBlockingStub(bare).join(JoinRequest.newBuilder().setNodeName("n").setToken(t.tokenPart())
@@ -420,7 +426,8 @@ class ClusterServiceTest {
         TestCluster other = cluster();
         // No certificate at all, over TLS that trusts the CA.
         ManagedChannel bare = NettyChannelBuilder.forTarget(c.target, TlsChannelCredentials.newBuilder()
-                .trustManager(c.dir.resolve("data/ca.crt").toFile()).build()).overrideAuthority(ClusterClient.SERVER_NAME).build();
+                        .trustManager(c.dir.resolve("data/ca.crt").toFile()).build())
+                .overrideAuthority(ClusterClient.SERVER_NAME).build();
         cleanup.add(bare::shutdownNow);
         assertEquals(Status.Code.UNAUTHENTICATED, code(() -> ClusterGrpc.newBlockingStub(bare)
                 .allocateSubnet(AllocateSubnetRequest.newBuilder().setNodeName("a").build())));
@@ -433,7 +440,8 @@ class ClusterServiceTest {
                 other.manager.pki().issueNode(pair.getPublic(), "a"), c.manager.pki().ca());
         ClusterClient f = c.client(foreign);
         assertEquals(Status.Code.UNAUTHENTICATED, code(() -> allocate(f, "a")));
-        assertEquals(Status.Code.UNAUTHENTICATED, code(() -> f.blocking().listPeers(ListPeersRequest.getDefaultInstance())));
+        assertEquals(Status.Code.UNAUTHENTICATED,
+                code(() -> f.blocking().listPeers(ListPeersRequest.getDefaultInstance())));
         assertEquals(0, c.manager.store().range("ipam/node/").kvs().size());
     }
 
@@ -469,7 +477,8 @@ class ClusterServiceTest {
         StatusRuntimeException x = failure(() -> allocate(a, "a"));
         assertEquals(Status.Code.UNAUTHENTICATED, x.getStatus().getCode());
         assertTrue(x.getStatus().getDescription().contains("revoked"));
-        assertEquals(Status.Code.UNAUTHENTICATED, code(() -> a.blocking().listPeers(ListPeersRequest.getDefaultInstance())));
+        assertEquals(Status.Code.UNAUTHENTICATED,
+                code(() -> a.blocking().listPeers(ListPeersRequest.getDefaultInstance())));
         // Joining again gives a fresh certificate.
         ClusterClient again = c.node("a");
         assertEquals("10.100.1.0/24", allocate(again, "a").getSubnet().getIpv4());
@@ -598,7 +607,8 @@ class ClusterServiceTest {
         assertTrue(text.contains("wgcni_cluster_subnets_allocated 1.0"), text);
         assertTrue(text.contains("wgcni_cluster_subnets_free 255.0"), text);
         assertTrue(text.contains("wgcni_cluster_watchers 1.0"), text);
-        assertTrue(text.contains("wgcni_cluster_request_duration_seconds_count{code=\"OK\",method=\"AllocateSubnet\"} 1"), text);
+        assertTrue(text.contains(
+                "wgcni_cluster_request_duration_seconds_count{code=\"OK\",method=\"AllocateSubnet\"} 1"), text);
     }
 
     @Test
@@ -608,26 +618,27 @@ class ClusterServiceTest {
         // A watcher that takes the snapshot and then reads nothing more.
         BlockingQueue<Object> slow = new LinkedBlockingQueue<>();
         ClientCallStreamObserver<?>[] slowCall = new ClientCallStreamObserver<?>[1];
-        admin.async().watchPeers(WatchPeersRequest.getDefaultInstance(), new ClientResponseObserver<WatchPeersRequest, WatchPeersResponse>() {
-            @Override
-            public void beforeStart(ClientCallStreamObserver<WatchPeersRequest> call) {
-                slowCall[0] = call;
-                call.disableAutoRequestWithInitial(1);
-            }
+        admin.async().watchPeers(WatchPeersRequest.getDefaultInstance(),
+                new ClientResponseObserver<WatchPeersRequest, WatchPeersResponse>() {
+                    @Override
+                    public void beforeStart(ClientCallStreamObserver<WatchPeersRequest> call) {
+                        slowCall[0] = call;
+                        call.disableAutoRequestWithInitial(1);
+                    }
 
-            @Override
-            public void onNext(WatchPeersResponse value) {
-                slow.add(value);
-            }
+                    @Override
+                    public void onNext(WatchPeersResponse value) {
+                        slow.add(value);
+                    }
 
-            @Override
-            public void onError(Throwable t) {
-                slow.add(Status.fromThrowable(t));
-            }
+                    @Override
+                    public void onError(Throwable t) {
+                        slow.add(Status.fromThrowable(t));
+                    }
 
-            @Override
-            public void onCompleted() {}
-        });
+                    @Override
+                    public void onCompleted() {}
+                });
         assertEquals(Kind.SNAPSHOT, ((WatchPeersResponse) slow.poll(10, TimeUnit.SECONDS)).getKind());
         BlockingQueue<WatchPeersResponse> fast = watch(admin, 0);
         poll(fast);
@@ -713,18 +724,19 @@ class ClusterServiceTest {
 
     static BlockingQueue<WatchPeersResponse> watch(ClusterClient client, long since) {
         BlockingQueue<WatchPeersResponse> q = new LinkedBlockingQueue<>();
-        client.async().watchPeers(WatchPeersRequest.newBuilder().setSinceRevision(since).build(), new StreamObserver<>() {
-            @Override
-            public void onNext(WatchPeersResponse value) {
-                q.add(value);
-            }
+        client.async().watchPeers(WatchPeersRequest.newBuilder().setSinceRevision(since).build(),
+                new StreamObserver<>() {
+                    @Override
+                    public void onNext(WatchPeersResponse value) {
+                        q.add(value);
+                    }
 
-            @Override
-            public void onError(Throwable t) {}
+                    @Override
+                    public void onError(Throwable t) {}
 
-            @Override
-            public void onCompleted() {}
-        });
+                    @Override
+                    public void onCompleted() {}
+                });
         return q;
     }
 

@@ -37,7 +37,8 @@ class DurabilityIT {
             Path admin = dir.resolve("admin");
             try (ServerProcess server = ServerProcess.serve(Map.of(), "--data-dir", data, "--listen", "127.0.0.1:0",
                     "--metrics-listen", "off", "--cluster-cidr", "10.0.0.0/8")) {
-                assertEquals(0, ServerProcess.run("admin-credentials", "--data-dir", data, "--out", admin.toString()).exit());
+                assertEquals(0,
+                        ServerProcess.run("admin-credentials", "--data-dir", data, "--out", admin.toString()).exit());
                 Credentials creds = Credentials.load(admin);
                 AtomicBoolean killed = new AtomicBoolean();
                 List<Thread> threads = new ArrayList<>();
@@ -78,7 +79,8 @@ class DurabilityIT {
             Map<String, Integer> stored = new HashMap<>();
             try (SqliteStore store = new SqliteStore(dir.resolve("data").resolve(ClusterDaemon.STORE_FILE), 1)) {
                 for (KeyValue kv : store.range("ipam/node/").kvs()) {
-                    stored.put(kv.key().substring("ipam/node/".length()), Integer.parseInt(new String(kv.value(), StandardCharsets.UTF_8)));
+                    stored.put(kv.key().substring("ipam/node/".length()),
+                            Integer.parseInt(new String(kv.value(), StandardCharsets.UTF_8)));
                 }
                 assertEquals(stored.size(), store.range("ipam/index/").kvs().size());
             }
@@ -95,10 +97,12 @@ class DurabilityIT {
                     assertEquals(e.getValue(), c.blocking().allocateSubnet(AllocateSubnetRequest.newBuilder()
                             .setNodeName(e.getKey()).build()).getSubnet().getIpv4(), e.getKey());
                 }
-                var fresh = c.blocking().allocateSubnet(AllocateSubnetRequest.newBuilder().setNodeName("after").build());
+                var fresh =
+                        c.blocking().allocateSubnet(AllocateSubnetRequest.newBuilder().setNodeName("after").build());
                 assertTrue(!acked.containsValue(fresh.getSubnet().getIpv4()));
             }
-            System.out.printf("durability: %d allocations acknowledged before SIGKILL, %d stored%n", acked.size(), stored.size());
+            System.out.printf("durability: %d allocations acknowledged before SIGKILL, %d stored%n", acked.size(),
+                    stored.size());
         } finally {
             TestCluster.deleteTree(dir);
         }

@@ -316,7 +316,8 @@ class ReplicasIT {
         ClusterClient writer = node(replicas.get(0).target(), token, "writer");
         writer.blocking().allocateSubnet(AllocateSubnetRequest.newBuilder().setNodeName("writer").build());
         long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (watchers.stream().anyMatch(w -> w.streams.get() == 0 || w.revision.get() == 0) && System.nanoTime() < until) {
+        while (watchers.stream().anyMatch(w -> w.streams.get() == 0 || w.revision.get() == 0)
+                && System.nanoTime() < until) {
             Thread.sleep(20);
         }
         List<Long> latencies = new ArrayList<>();
@@ -327,7 +328,8 @@ class ReplicasIT {
             writer.blocking().registerPeer(RegisterPeerRequest.newBuilder().setNodeName("writer").setPublicKey(key)
                     .setEndpoint("192.0.2.7:51820").build());
             long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            while (watchers.stream().anyMatch(w -> !w.seenAt.containsKey("writer@" + key)) && System.nanoTime() < deadline) {
+            while (watchers.stream().anyMatch(w -> !w.seenAt.containsKey("writer@" + key))
+                    && System.nanoTime() < deadline) {
                 Thread.sleep(2);
             }
             for (Watcher w : watchers) {
@@ -348,7 +350,8 @@ class ReplicasIT {
     @Test
     void aReplicaWithAnotherClustersCaIsRefused() throws Exception {
         Path data = Files.createDirectories(dir.resolve("stranger"));
-        ServerProcess.Result r = ServerProcess.run("token", "list", "--data-dir", data.toString(), "--store", etcd.url("/ha/"));
+        ServerProcess.Result r =
+                ServerProcess.run("token", "list", "--data-dir", data.toString(), "--store", etcd.url("/ha/"));
         assertEquals(1, r.exit());
         assertTrue(r.err().contains("holds no CA: copy ca.crt and ca.key"), r.err());
         assertTrue(!Files.exists(data.resolve("ca.key")), "no CA of its own was made");

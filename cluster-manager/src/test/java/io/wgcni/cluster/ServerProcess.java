@@ -42,7 +42,8 @@ final class ServerProcess implements AutoCloseable {
         CompletableFuture<Integer> ready = new CompletableFuture<>();
         CompletableFuture<Integer> drained = new CompletableFuture<>();
         Thread.ofPlatform().daemon().start(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            try (BufferedReader r =
+                    new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
                 for (String line; (line = r.readLine()) != null; ) {
                     log.append(line).append('\n');
                     Matcher m = READY.matcher(line);

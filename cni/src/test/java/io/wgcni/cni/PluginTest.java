@@ -166,8 +166,8 @@ class PluginTest {
         "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"wireguard\",\"ifName\":\"a:b\"} | 7",
         "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"wireguard\",\"omitInterface\":1} | 7",
         "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"wireguard\",\"prevResult\":{\"ips\":[{}]}} | 7",
-        "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"wireguard\",\"prevResult\":{\"ips\":[{\"address\":\"10.0.0.2/24\","
-            + "\"interface\":3}]}} | 7"})
+        "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"wireguard\","
+            + "\"prevResult\":{\"ips\":[{\"address\":\"10.0.0.2/24\",\"interface\":3}]}} | 7"})
     void invalidConfigurationIsCode1Or7(String stdin, long code) throws Exception {
         Run run = run(env("ADD"), stdin);
         assertEquals(code, run.code(), run.stdout());

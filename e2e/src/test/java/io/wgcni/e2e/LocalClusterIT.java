@@ -143,7 +143,8 @@ class LocalClusterIT {
         state.put("netns", sorted("ip netns list"));
         state.put("links", sorted("ip -o link show | awk -F': ' '{print $2}'"));
         state.put("routes4", sorted("ip -4 route show table all"));
-        state.put("routes6", sorted("ip -6 route show table all | grep -v '^local\\|^multicast\\|proto kernel' || true"));
+        state.put("routes6",
+                sorted("ip -6 route show table all | grep -v '^local\\|^multicast\\|proto kernel' || true"));
         state.put("addresses", sorted("ip -o addr show | awk '{print $2, $4}'"));
         state.put("iptables", sorted("iptables-save | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]//'"));
         state.put("ip6tables", sorted("ip6tables-save | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]//'"));

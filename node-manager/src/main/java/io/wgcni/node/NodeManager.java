@@ -69,8 +69,9 @@ public final class NodeManager {
     @Command(name = "run", description = "Join the cluster and run the node until SIGTERM or SIGINT.")
     static final class Run implements Callable<Integer> {
         @Option(names = "--cluster", required = true,
-                description = "cluster-manager address, host:port, or the replicas' host:port,host:port,... (a host name"
-                        + " may have several addresses); calls move to another replica when one goes away (WGCNI_CLUSTER)")
+                description = "cluster-manager address, host:port, or the replicas' host:port,host:port,..."
+                        + " (a host name may have several addresses); calls move to another replica when one goes"
+                        + " away (WGCNI_CLUSTER)")
         String cluster;
 
         @Option(names = "--join-token",

@@ -22,7 +22,8 @@ record Underlay(String device, InetAddress address, int mtu) {
             String addr = Links.host().ip("-o", family, "address", "show", "dev", dev, "scope", "global").strip();
             String cidr = word(addr, family.equals("-4") ? "inet" : "inet6");
             if (cidr == null) {
-                throw new IOException("the default route's interface " + dev + " has no global address: pass --endpoint");
+                throw new IOException(
+                        "the default route's interface " + dev + " has no global address: pass --endpoint");
             }
             InetAddress address = InetAddresses.parse(cidr.substring(0, cidr.indexOf('/')));
             return new Underlay(dev, address, Links.host().mtu(dev));

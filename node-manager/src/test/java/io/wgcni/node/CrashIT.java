@@ -50,13 +50,14 @@ class CrashIT {
             Container b = cluster.container(n2);
             awaitPing(a, b);
             long bytes = 400L << 20;
+            // On a thread of its own, not the common pool: TcpTransfer's receiver runs there.
             CompletableFuture<TcpTransfer.Result> transfer = CompletableFuture.supplyAsync(() -> {
                 try {
                     return TcpTransfer.run(a.netns(), b.netns(), b.address(), bytes);
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
                 }
-            }, task -> Thread.ofPlatform().daemon().start(task)); // not the common pool: TcpTransfer's receiver runs there
+            }, task -> Thread.ofPlatform().daemon().start(task));
             Thread.sleep(1500);
             assertTrue(!transfer.isDone(), "the transfer is still running when node-manager dies");
             n2.disconnect();

@@ -51,12 +51,14 @@ class FailoverIT {
             NodeProcess n4 = cluster.addNode().start().awaitReady();
             long readyAt = System.nanoTime();
             for (NodeProcess n : nodes) {
-                await(n.name + " has node4 (its watch moved to a live replica)", 5, () -> nodePeerNames(n).contains("node4"));
+                await(n.name + " has node4 (its watch moved to a live replica)", 5,
+                        () -> nodePeerNames(n).contains("node4"));
             }
             System.out.printf("node4 ready %d ms after the kills; every node had it %d ms after that%n",
                     (readyAt - killedAt) / 1_000_000, (System.nanoTime() - readyAt) / 1_000_000);
             for (NodeProcess n : nodes) {
-                assertEquals(1, n.logText().split("Node " + n.name + " ready", -1).length - 1, n.name + " did not restart");
+                assertEquals(1, n.logText().split("Node " + n.name + " ready", -1).length - 1,
+                        n.name + " did not restart");
             }
             Container d = cluster.container(n4);
             awaitPing(a, d);

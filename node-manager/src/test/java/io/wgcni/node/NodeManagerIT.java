@@ -187,8 +187,10 @@ class NodeManagerIT {
             // A LAN host that routes the cluster prefix to the node, whose FORWARD policy is ACCEPT (a fresh
             // namespace's, and many hosts').
             String lan = cluster.addHost("lan", 60);
-            LocalCluster.run("ip", "-n", lan, "route", "add", "10.100.0.0/16", "via", LocalCluster.UNDERLAY + "." + n.index);
-            assertTrue(n.exec("iptables", "-S", "FORWARD").contains("-P FORWARD ACCEPT"), n.exec("iptables", "-S", "FORWARD"));
+            LocalCluster.run("ip", "-n", lan, "route", "add", "10.100.0.0/16", "via",
+                    LocalCluster.UNDERLAY + "." + n.index);
+            assertTrue(n.exec("iptables", "-S", "FORWARD").contains("-P FORWARD ACCEPT"),
+                    n.exec("iptables", "-S", "FORWARD"));
             // The container reaches the LAN host, and its replies come back (connections it opened).
             await(a.netns() + " pings the LAN host", 20, () -> pings(a.netns(), LocalCluster.UNDERLAY + ".60"));
             long before = rxPackets(a);

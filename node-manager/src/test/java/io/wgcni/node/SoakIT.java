@@ -100,8 +100,9 @@ class SoakIT {
             System.out.printf("SoakIT: %d s, %d attach/ping/detach cycles, %d kill -9 of node 2;"
                     + " node 1 (before -> after): links %d -> %d, addresses %d -> %d, routes %d -> %d,"
                     + " iptables rules %d -> %d, wg0 peers %d -> %d; node 2: links %d -> %d, addresses %d -> %d,"
-                    + " routes %d -> %d, iptables rules %d -> %d, wg0 peers %d -> %d; node 1's process: threads %d -> %d,"
-                    + " file descriptors %d -> %d, heap after GC %d -> %d KiB (%+.1f %%)%n",
+                    + " routes %d -> %d, iptables rules %d -> %d, wg0 peers %d -> %d;"
+                    + " node 1's process: threads %d -> %d, file descriptors %d -> %d,"
+                    + " heap after GC %d -> %d KiB (%+.1f %%)%n",
                     SECONDS, cycles, kills, before1.links.size(), after1.links.size(), before1.addresses.size(),
                     after1.addresses.size(), before1.routes.size(), after1.routes.size(), before1.rules.size(),
                     after1.rules.size(), before1.peers.size(), after1.peers.size(), before2.links.size(),

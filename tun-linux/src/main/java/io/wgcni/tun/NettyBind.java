@@ -260,7 +260,8 @@ public final class NettyBind implements Bind {
             }
         } else {
             try {
-                jdk = java.nio.channels.DatagramChannel.open(v6 ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET);
+                jdk = java.nio.channels.DatagramChannel.open(
+                        v6 ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET);
             } catch (UnsupportedOperationException | IOException e) {
                 if (!v6) {
                     throw e;
@@ -365,7 +366,8 @@ public final class NettyBind implements Bind {
         } else {
             // NIO reads one datagram per receive() into a buffer that must hold the largest. It reads a burst
             // before handing any on, so one shared buffer cannot serve it: a buffer per datagram, from the pool.
-            config.setOption(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM).maxMessagesPerRead(64));
+            config.setOption(ChannelOption.RECVBUF_ALLOCATOR,
+                    new FixedRecvByteBufAllocator(MAX_DATAGRAM).maxMessagesPerRead(64));
             trySet(ch, ChannelOption.SO_RCVBUF, SOCKET_BUFFER);
             trySet(ch, ChannelOption.SO_SNDBUF, SOCKET_BUFFER);
         }
@@ -657,7 +659,8 @@ public final class NettyBind implements Bind {
                 socketErrors.incrementAndGet();
                 if (s.gso) {
                     s.gso = false;
-                    log.info("UDP GSO send failed ({}); sending datagrams one by one from now on", f.cause().toString());
+                    log.info("UDP GSO send failed ({}); sending datagrams one by one from now on",
+                            f.cause().toString());
                 }
             }
         }

@@ -19,7 +19,8 @@ final class SockAddr {
     static final int SIZE = 28;
     private static final int IN4_SIZE = 16;
     private static final ValueLayout.OfShort NATIVE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
-    private static final ValueLayout.OfShort BE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfShort BE_SHORT =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     private SockAddr() {}
 
@@ -67,7 +68,8 @@ final class SockAddr {
                 return new Endpoint(InetAddress.getByAddress(java.util.Arrays.copyOfRange(a, 12, 16)), port);
             }
             int scope = at.get(ValueLayout.JAVA_INT_UNALIGNED, 24);
-            return new Endpoint(scope != 0 ? Inet6Address.getByAddress(null, a, scope) : InetAddress.getByAddress(a), port);
+            return new Endpoint(scope != 0 ? Inet6Address.getByAddress(null, a, scope) : InetAddress.getByAddress(a),
+                    port);
         } catch (UnknownHostException e) {
             throw new AssertionError(e); // lengths are right by construction
         }

@@ -251,7 +251,8 @@ final class Syscalls {
      */
     static int epollWait(int epfd, MemorySegment events, int max, int timeoutMillis) {
         if (events.byteSize() < (long) max * EpollEvent.SIZE) {
-            throw new IllegalArgumentException("room for " + events.byteSize() / EpollEvent.SIZE + " events, not " + max);
+            throw new IllegalArgumentException(
+                    "room for " + events.byteSize() / EpollEvent.SIZE + " events, not " + max);
         }
         MemorySegment state = STATE.get();
         try {

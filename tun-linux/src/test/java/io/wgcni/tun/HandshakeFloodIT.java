@@ -29,7 +29,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -103,7 +102,8 @@ class HandshakeFloodIT {
                 a.wg("set", a.iface, "peer", b.publicKey.toBase64(), "allowed-ips", b.inner4 + "/32",
                         "endpoint", b.outer4 + ":" + b.port);
                 long handshakeStart = System.nanoTime();
-                int bound = (int) (5 * (Protocol.REKEY_TIMEOUT + Protocol.REKEY_TIMEOUT_JITTER_MAX) / 1_000_000_000L) + 3;
+                int bound =
+                        (int) (5 * (Protocol.REKEY_TIMEOUT + Protocol.REKEY_TIMEOUT_JITTER_MAX) / 1_000_000_000L) + 3;
                 IOException noHandshake = null;
                 try {
                     a.pingWithin(b.inner4, bound);

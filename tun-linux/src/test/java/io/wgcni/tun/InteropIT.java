@@ -50,7 +50,8 @@ class InteropIT {
             responder.ping(initiator.inner6);
             String endpoint = responder.wg("show", responder.iface, "endpoints");
             assertTrue(endpoint.contains(outerV6 ? "[" + initiator.outer6 + "]:" + initiator.port
-                : initiator.outer4 + ":" + initiator.port), "the responder learned the initiator's endpoint: " + endpoint);
+                : initiator.outer4 + ":" + initiator.port),
+                "the responder learned the initiator's endpoint: " + endpoint);
 
             TcpTransfer.Result r = TcpTransfer.run(initiator.ns, responder.ns, responder.inner4, TRANSFER);
             assertEquals(r.sent(), r.received(), "200 MB arrive intact");

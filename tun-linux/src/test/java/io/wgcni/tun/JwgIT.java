@@ -77,9 +77,9 @@ class JwgIT {
             j.wg("setconf", j.iface, file.toString());
             String shown = j.wg("showconf", j.iface);
             for (String line : new String[] {"PrivateKey = " + j.privateKey.toBase64(), "ListenPort = 51820",
-                "FwMark = 0x1234", "PublicKey = " + peer1, "PresharedKey = " + psk, "AllowedIPs = 10.1.0.0/16, fd00::/64",
-                "Endpoint = 10.77.0.2:51820", "PersistentKeepalive = 25", "PublicKey = " + peer2,
-                "AllowedIPs = 10.2.0.0/24", "Endpoint = [fd77::2]:1234"}) {
+                "FwMark = 0x1234", "PublicKey = " + peer1, "PresharedKey = " + psk,
+                "AllowedIPs = 10.1.0.0/16, fd00::/64", "Endpoint = 10.77.0.2:51820", "PersistentKeepalive = 25",
+                "PublicKey = " + peer2, "AllowedIPs = 10.2.0.0/24", "Endpoint = [fd77::2]:1234"}) {
                 assertTrue(shown.contains(line + "\n"), "showconf has '" + line + "':\n" + shown);
             }
             j.wg("set", j.iface, "listen-port", "51821", "peer", peer2, "remove");
@@ -103,7 +103,8 @@ class JwgIT {
         try (VethPair net = new VethPair()) {
             String iface = net.iface("q");
             // Brief form: an IPv6 link-local address still "tentative" (DAD running) is the same address later.
-            String before = net.in(net.a, "ip", "-br", "addr") + net.in(net.a, "ip", "route") + net.in(net.a, "ip", "-6", "route");
+            String before = net.in(net.a, "ip", "-br", "addr") + net.in(net.a, "ip", "route")
+                    + net.in(net.a, "ip", "-6", "route");
             String key = X25519.generatePrivateKey().toBase64();
             String peer = X25519.publicKey(X25519.generatePrivateKey()).toBase64();
             Path conf = dir.resolve(iface + ".conf");
@@ -131,7 +132,8 @@ class JwgIT {
             Path socket = Path.of("/var/run/wireguard", iface + ".sock");
             await("jwg has exited and removed its socket", () -> !Files.exists(socket));
             assertFalse(net.in(net.a, "ip", "link").contains(iface));
-            String after = net.in(net.a, "ip", "-br", "addr") + net.in(net.a, "ip", "route") + net.in(net.a, "ip", "-6", "route");
+            String after = net.in(net.a, "ip", "-br", "addr") + net.in(net.a, "ip", "route")
+                    + net.in(net.a, "ip", "-6", "route");
             assertEquals(before, after, "addresses and routes as before");
             await("no jwg process for " + iface + " is left", () -> ProcessHandle.allProcesses()
                 .noneMatch(h -> h.info().commandLine().orElse("").contains("io.wgcni.tun.Jwg " + iface)));

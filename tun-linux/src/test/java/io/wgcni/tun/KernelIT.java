@@ -34,7 +34,8 @@ class KernelIT {
     private static final long TO_GUEST = 24L << 20;
     private static final long FROM_GUEST_MB = 8;
     /** A fresh port for every transfer: a listener left over from a failed test cannot take the next one's. */
-    private static final java.util.concurrent.atomic.AtomicInteger PORT = new java.util.concurrent.atomic.AtomicInteger(5001);
+    private static final java.util.concurrent.atomic.AtomicInteger PORT =
+            new java.util.concurrent.atomic.AtomicInteger(5001);
 
     @TempDir
     static Path dir;
@@ -89,7 +90,8 @@ class KernelIT {
         jwg.ping(KernelVm.INNER_GUEST6);
         guest.ping(KernelVm.INNER_HOST6);
         String endpoints = guest.wg("show wg0 endpoints");
-        assertTrue(endpoints.contains(KernelVm.HOST4 + ":" + jwg.port), "the kernel learned jwg's endpoint: " + endpoints);
+        assertTrue(endpoints.contains(KernelVm.HOST4 + ":" + jwg.port),
+                "the kernel learned jwg's endpoint: " + endpoints);
 
         toGuest(KernelVm.INNER_GUEST4, TO_GUEST);
         fromGuest(KernelVm.INNER_HOST6, FROM_GUEST_MB);
@@ -113,7 +115,8 @@ class KernelIT {
         guest.ping(KernelVm.INNER_HOST6);
         jwg.ping(KernelVm.INNER_GUEST6);
         String endpoints = jwg.wg("show", jwg.iface, "endpoints");
-        assertTrue(endpoints.contains(KernelVm.GUEST4 + ":" + KernelVm.GUEST_PORT), "jwg learned the guest: " + endpoints);
+        assertTrue(endpoints.contains(KernelVm.GUEST4 + ":" + KernelVm.GUEST_PORT),
+                "jwg learned the guest: " + endpoints);
         assertTrue(guest.latestHandshake() > 0, guest.wg("show wg0"));
         toGuest(KernelVm.INNER_GUEST6, 4L << 20);
     }
@@ -209,8 +212,8 @@ class KernelIT {
             vm.sh("nc " + hostAddress + " " + port + " < /tmp/tx; rm -f /tmp/tx", 180);
             String got = received.get(60, TimeUnit.SECONDS);
             double seconds = (System.nanoTime() - start) / 1e9;
-            System.out.printf("KernelIT: %d MB from the guest (to %s) in %.1f s: %.0f Mbit/s%n", mb, hostAddress, seconds,
-                mb * 8 * 1.048576 / seconds);
+            System.out.printf("KernelIT: %d MB from the guest (to %s) in %.1f s: %.0f Mbit/s%n", mb, hostAddress,
+                seconds, mb * 8 * 1.048576 / seconds);
             assertEquals(expected, got, "the namespace received the guest's stream intact");
         }
     }

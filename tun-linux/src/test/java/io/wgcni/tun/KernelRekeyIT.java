@@ -38,8 +38,8 @@ class KernelRekeyIT {
             assertTrue(m.find(), out);
             int lost = Integer.parseInt(m.group(1)) - Integer.parseInt(m.group(2));
             long second = guest.latestHandshake();
-            System.out.println("KernelRekeyIT: kernel -> jwg over a rekey: " + lost + " of 700 pings lost; handshakes at "
-                + first + " and " + second + "\n" + out);
+            System.out.println("KernelRekeyIT: kernel -> jwg over a rekey: " + lost + " of 700 pings lost;"
+                + " handshakes at " + first + " and " + second + "\n" + out);
             assertTrue(lost <= 3, "lost " + lost + " pings over the rekey: " + out);
             assertTrue(second > first, "the kernel made a new handshake: " + guest.wg("show wg0"));
             jwg.stop();

@@ -260,7 +260,8 @@ final class KernelVm implements AutoCloseable {
             "rwxr-xr-x"));
         Path initrd = dir.resolve("initrd-" + tag + ".cpio");
         Process p = new ProcessBuilder("sh", "-c", "find . | cpio -o -H newc --quiet")
-            .directory(root.toFile()).redirectOutput(initrd.toFile()).redirectError(ProcessBuilder.Redirect.PIPE).start();
+            .directory(root.toFile()).redirectOutput(initrd.toFile()).redirectError(ProcessBuilder.Redirect.PIPE)
+            .start();
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!waitFor(p, 60) || p.exitValue() != 0) {
             throw new IOException("cpio failed: " + err);
@@ -310,7 +311,8 @@ final class KernelVm implements AutoCloseable {
                     return false;
                 }
                 throw new IOException("qemu exited " + qemu.exitValue() + ": "
-                    + Files.readString(dir.resolve("qemu-" + tag + "-" + accel() + ".log")) + "\nconsole:\n" + consoleLog());
+                    + Files.readString(dir.resolve("qemu-" + tag + "-" + accel() + ".log"))
+                    + "\nconsole:\n" + consoleLog());
             }
             if (consoleLog().contains("GUEST-READY")) {
                 try {

@@ -111,8 +111,8 @@ class LinksTest {
                 e.command());
         assertTrue(e.exitCode() > 0);
         assertTrue(e.stderr().contains("nothere0"), e.stderr());
-        assertTrue(e.getMessage().contains("link set dev nothere0 mtu 1300") && e.getMessage().contains(e.stderr().strip()),
-                e.getMessage());
+        assertTrue(e.getMessage().contains("link set dev nothere0 mtu 1300")
+                && e.getMessage().contains(e.stderr().strip()), e.getMessage());
         assertThrows(CommandException.class, () -> links.addAddress("wgt0", "not-an-address"));
     }
 }

@@ -207,8 +207,8 @@ class LinuxTunTest {
         long closedAt = System.nanoTime();
         int n = read.get(1, TimeUnit.SECONDS);
         long ms = (returnedAt[0] - t0) / 1_000_000;
-        System.out.println("close(): read returned -1 after " + (returnedAt[0] - t0) / 1000 + " us, close returned after "
-                + (closedAt - t0) / 1000 + " us");
+        System.out.println("close(): read returned -1 after " + (returnedAt[0] - t0) / 1000
+                + " us, close returned after " + (closedAt - t0) / 1000 + " us");
         assertEquals(-1, n);
         assertTrue(ms < 1000, ms + " ms");
         reader.join(1000);
@@ -286,10 +286,12 @@ class LinuxTunTest {
     void createPersistentNeverTakesOverAnExistingInterface() throws Exception {
         String ns = namespace();
         LinuxTun held = fixture.closeLater(LinuxTun.createIn(ns, "wgtx0", 1420));
-        assertThrows(java.nio.file.FileAlreadyExistsException.class, () -> LinuxTun.createPersistentIn(ns, "wgtx0", 1420));
+        assertThrows(java.nio.file.FileAlreadyExistsException.class,
+                () -> LinuxTun.createPersistentIn(ns, "wgtx0", 1420));
         assertFalse(held.isPersistent(), "the existing TUN is left as it was");
         Links.in(ns).ip("link", "add", "wgtd0", "type", "veth", "peer", "name", "wgtd1");
-        assertThrows(java.nio.file.FileAlreadyExistsException.class, () -> LinuxTun.createPersistentIn(ns, "wgtd0", 1420));
+        assertThrows(java.nio.file.FileAlreadyExistsException.class,
+                () -> LinuxTun.createPersistentIn(ns, "wgtd0", 1420));
         assertTrue(Links.in(ns).exists("wgtd0"));
     }
 

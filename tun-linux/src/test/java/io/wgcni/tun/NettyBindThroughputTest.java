@@ -25,7 +25,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
 
 /** GSO on send, and a throughput sanity check (reported, not asserted). Loopback only. */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
@@ -41,7 +40,8 @@ class NettyBindThroughputTest {
     @Test
     void splitsGsoTrainsAndKeepsTheReadBufferBalanced() throws Exception {
         Skip.unless(Epoll.isAvailable(), Skip.Reason.PLATFORM, "epoll transport not available here");
-        Skip.unless(EpollDatagramChannel.isSegmentedDatagramPacketSupported(), Skip.Reason.PLATFORM, "no UDP_SEGMENT here");
+        Skip.unless(EpollDatagramChannel.isSegmentedDatagramPacketSupported(), Skip.Reason.PLATFORM,
+                "no UDP_SEGMENT here");
         NettyBind b = new NettyBind(NettyBind.Transport.EPOLL);
         try {
             int port = b.open(0);

@@ -52,7 +52,8 @@ class RekeyIT {
             int lost = Integer.parseInt(m.group(1)) - Integer.parseInt(m.group(2));
             System.out.println(initiatorImpl + " -> " + responderImpl + " over a rekey: " + lost + " of 1400 lost");
             assertTrue(lost <= 3, "lost " + lost + " packets over the rekey: " + out);
-            assertNotEquals(first, initiator.wg("show", initiator.iface, "latest-handshakes"), "a new handshake happened");
+            assertNotEquals(first, initiator.wg("show", initiator.iface, "latest-handshakes"),
+                    "a new handshake happened");
         }
     }
 }

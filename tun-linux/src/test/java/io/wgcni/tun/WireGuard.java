@@ -51,7 +51,8 @@ final class WireGuard {
     static void assumeAvailable(Impl... impls) {
         for (Impl impl : impls) {
             if (impl == Impl.MODERN) {
-                // Not a Debian package: the workplace's benchmark peer (shared/bin/README.md), so a machine has it or not.
+                // Not a Debian package: the workplace's benchmark peer (shared/bin/README.md), so a machine has it
+                // or not.
                 Skip.unless(Files.isExecutable(MODERN), Skip.Reason.PLATFORM,
                         "the modern wireguard-go is not at " + MODERN + " (set WGCNI_WIREGUARD_GO_MODERN)");
             }
@@ -128,7 +129,8 @@ final class WireGuard {
             keyFile("private", privateKey).toString(), "listen-port", Integer.toString(port), "peer",
             peer.publicKey.toBase64(), "allowed-ips", peer.inner4 + "/32," + peer.inner6 + "/128"));
         if (endpoint) {
-            cmd.addAll(List.of("endpoint", outerV6 ? "[" + peer.outer6 + "]:" + peer.port : peer.outer4 + ":" + peer.port));
+            cmd.addAll(List.of("endpoint",
+                    outerV6 ? "[" + peer.outer6 + "]:" + peer.port : peer.outer4 + ":" + peer.port));
         }
         if (psk != null) {
             cmd.addAll(List.of("preshared-key", keyFile("psk", psk).toString()));

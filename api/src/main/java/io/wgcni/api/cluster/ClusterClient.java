@@ -18,7 +18,6 @@ import java.security.MessageDigest;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManager;
@@ -91,7 +90,8 @@ public final class ClusterClient implements AutoCloseable {
             KeyStore keys = KeyStore.getInstance("PKCS12");
             keys.load(null, null);
             char[] password = new char[0];
-            keys.setKeyEntry("tls", credentials.privateKey(), password, new X509Certificate[] {credentials.certificate()});
+            keys.setKeyEntry("tls", credentials.privateKey(), password,
+                    new X509Certificate[] {credentials.certificate()});
             KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
             kmf.init(keys, password);
             ChannelCredentials tls = TlsChannelCredentials.newBuilder()
@@ -136,8 +136,8 @@ public final class ClusterClient implements AutoCloseable {
      * that goes away is dropped from the rotation at once and reconnected in the background with gRPC's
      * backoff, so a caller that retries an UNAVAILABLE call lands on another replica.
      */
-    private static final java.util.concurrent.Executor CALLBACKS =
-            java.util.concurrent.Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("cluster-call-", 0).factory());
+    private static final java.util.concurrent.Executor CALLBACKS = java.util.concurrent.Executors
+            .newThreadPerTaskExecutor(Thread.ofVirtual().name("cluster-call-", 0).factory());
 
     static ManagedChannel channel(String target, ChannelCredentials tls) {
         String t = target.contains(",") ? EndpointsResolver.SCHEME + ":///" + target : target;

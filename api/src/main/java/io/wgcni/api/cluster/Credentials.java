@@ -98,8 +98,10 @@ public final class Credentials {
         if (Files.isRegularFile(key) && Files.isRegularFile(pub)) {
             try {
                 KeyFactory ec = KeyFactory.getInstance("EC");
-                return new KeyPair(ec.generatePublic(new X509EncodedKeySpec(pemBody(Files.readString(pub), "PUBLIC KEY", pub))),
-                        ec.generatePrivate(new PKCS8EncodedKeySpec(pemBody(Files.readString(key), "PRIVATE KEY", key))));
+                return new KeyPair(
+                        ec.generatePublic(new X509EncodedKeySpec(pemBody(Files.readString(pub), "PUBLIC KEY", pub))),
+                        ec.generatePrivate(
+                                new PKCS8EncodedKeySpec(pemBody(Files.readString(key), "PRIVATE KEY", key))));
             } catch (GeneralSecurityException | IOException e) {
                 // Never sent with a Join that succeeded, or the certificate would be here too: start afresh.
             }
@@ -156,7 +158,8 @@ public final class Credentials {
     }
 
     static X509Certificate parseCertificate(byte[] der) throws CertificateException {
-        return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der));
+        return (X509Certificate) CertificateFactory.getInstance("X.509")
+                .generateCertificate(new ByteArrayInputStream(der));
     }
 
     private static X509Certificate parseCertificate(String pem, Path file) throws IOException {

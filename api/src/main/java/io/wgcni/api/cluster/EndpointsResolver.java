@@ -87,7 +87,8 @@ final class EndpointsResolver extends NameResolverProvider {
                 for (InetSocketAddress e : endpoints) {
                     try {
                         for (InetAddress a : InetAddress.getAllByName(e.getHostString())) {
-                            groups.add(new EquivalentAddressGroup((SocketAddress) new InetSocketAddress(a, e.getPort())));
+                            groups.add(new EquivalentAddressGroup(
+                                    (SocketAddress) new InetSocketAddress(a, e.getPort())));
                         }
                     } catch (UnknownHostException x) {
                         failed.add(e.getHostString());

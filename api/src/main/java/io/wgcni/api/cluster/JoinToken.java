@@ -41,9 +41,11 @@ public record JoinToken(String id, String secret, byte[] caKeyHash) {
             throw new IllegalArgumentException("join token: no '.' between id and secret; " + expected);
         }
         if (!pin.startsWith("sha256:") || !HASH.matcher(pin.substring(7)).matches()) {
-            throw new IllegalArgumentException("join token: the CA hash must be sha256:<64 lowercase hex>; " + expected);
+            throw new IllegalArgumentException(
+                    "join token: the CA hash must be sha256:<64 lowercase hex>; " + expected);
         }
-        return new JoinToken(token.substring(0, dot), token.substring(dot + 1), HexFormat.of().parseHex(pin.substring(7)));
+        return new JoinToken(token.substring(0, dot), token.substring(dot + 1),
+                HexFormat.of().parseHex(pin.substring(7)));
     }
 
     /** The part the server checks: {@code <id>.<secret>}. */
@@ -63,7 +65,8 @@ public record JoinToken(String id, String secret, byte[] caKeyHash) {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof JoinToken t && t.id.equals(id) && t.secret.equals(secret) && Arrays.equals(t.caKeyHash, caKeyHash);
+        return o instanceof JoinToken t && t.id.equals(id) && t.secret.equals(secret)
+                && Arrays.equals(t.caKeyHash, caKeyHash);
     }
 
     @Override

@@ -17,7 +17,8 @@ class FramesTest {
     @Test
     void roundTrips() throws IOException {
         CniRequest request = CniRequest.newBuilder()
-                .setAttach(AttachRequest.newBuilder().setContainerId("abc").setNetns("/var/run/netns/x").setIfname("eth0"))
+                .setAttach(AttachRequest.newBuilder()
+                        .setContainerId("abc").setNetns("/var/run/netns/x").setIfname("eth0"))
                 .build();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         Frames.write(Channels.newChannel(out), request);

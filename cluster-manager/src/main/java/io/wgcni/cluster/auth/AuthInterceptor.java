@@ -49,7 +49,8 @@ public final class AuthInterceptor implements ServerInterceptor {
     }
 
     @Override
-    public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
+    public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
+            ServerCallHandler<Q, A> next) {
         String method = call.getMethodDescriptor().getFullMethodName();
         if (method.equals(ClusterGrpc.getJoinMethod().getFullMethodName()) || method.startsWith("grpc.health.v1.")) {
             return next.startCall(call, headers);

@@ -87,7 +87,8 @@ public final class Pki {
         try {
             Instant now = Instant.now();
             X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(name, serial(),
-                    Date.from(now.minus(Duration.ofHours(1))), Date.from(now.plus(CA_VALIDITY)), name, pair.getPublic());
+                    Date.from(now.minus(Duration.ofHours(1))), Date.from(now.plus(CA_VALIDITY)), name,
+                    pair.getPublic());
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
             b.addExtension(Extension.basicConstraints, true, new BasicConstraints(0));
             b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
@@ -120,17 +121,19 @@ public final class Pki {
         for (String n : names) {
             byte[] ip = io.wgcni.cluster.ipam.Cidr.literal(n);
             try {
-                sans.add(ip != null ? new GeneralName(GeneralName.iPAddress, InetAddress.getByAddress(ip).getHostAddress())
+                sans.add(ip != null
+                        ? new GeneralName(GeneralName.iPAddress, InetAddress.getByAddress(ip).getHostAddress())
                         : new GeneralName(GeneralName.dNSName, n));
             } catch (java.net.UnknownHostException e) {
                 throw new IllegalStateException(e);
             }
         }
-        X509Certificate cert = issue(pair.getPublic(), ClusterClient.SERVER_NAME, "wgcni", KeyPurposeId.id_kp_serverAuth,
-                new GeneralNames(sans.toArray(GeneralName[]::new)));
+        X509Certificate cert = issue(pair.getPublic(), ClusterClient.SERVER_NAME, "wgcni",
+                KeyPurposeId.id_kp_serverAuth, new GeneralNames(sans.toArray(GeneralName[]::new)));
         try {
             writePrivate(dataDir.resolve("server.key"), pem("PRIVATE KEY", pair.getPrivate().getEncoded()));
-            writePrivate(dataDir.resolve("server.crt"), pem("CERTIFICATE", cert.getEncoded()) + pem("CERTIFICATE", ca.getEncoded()));
+            writePrivate(dataDir.resolve("server.crt"),
+                    pem("CERTIFICATE", cert.getEncoded()) + pem("CERTIFICATE", ca.getEncoded()));
         } catch (GeneralSecurityException e) {
             throw new IOException(e);
         }
@@ -173,7 +176,8 @@ public final class Pki {
     public static PublicKey parseNodeKey(byte[] der) {
         try {
             PublicKey key = KeyFactory.getInstance("EC").generatePublic(new java.security.spec.X509EncodedKeySpec(der));
-            if (key instanceof java.security.interfaces.ECPublicKey ec && ec.getParams().getCurve().getField().getFieldSize() == 256) {
+            if (key instanceof java.security.interfaces.ECPublicKey ec
+                    && ec.getParams().getCurve().getField().getFieldSize() == 256) {
                 return key;
             }
         } catch (GeneralSecurityException | RuntimeException e) {
@@ -194,7 +198,8 @@ public final class Pki {
 
     private static X509Certificate sign(X509v3CertificateBuilder b, PrivateKey key)
             throws OperatorCreationException, GeneralSecurityException {
-        return new JcaX509CertificateConverter().getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(key)));
+        return new JcaX509CertificateConverter()
+                .getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(key)));
     }
 
     private static BigInteger serial() {
@@ -213,7 +218,8 @@ public final class Pki {
         String text = Files.readString(file);
         String body = text.replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
         try {
-            return KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(body)));
+            return KeyFactory.getInstance("EC")
+                    .generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(body)));
         } catch (GeneralSecurityException | IllegalArgumentException e) {
             throw new IOException(file + ": not a PKCS#8 EC private key");
         }
@@ -225,7 +231,9 @@ public final class Pki {
                 + "\n-----END " + type + "-----\n";
     }
 
-    /** Writes through a temporary file created mode 0600, then renames: never readable by others, never torn, durable. */
+    /**
+     * Writes through a temporary file created mode 0600, then renames: never readable by others, never torn, durable.
+     */
     private static void writePrivate(Path file, String content) throws IOException {
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         Files.deleteIfExists(tmp);

@@ -45,7 +45,8 @@ public final class Tokens {
             Instant expires = clock.instant().plus(ttl);
             byte[] value = (HexFormat.of().formatHex(sha256(secret)) + " " + expires.getEpochSecond())
                     .getBytes(StandardCharsets.UTF_8);
-            var r = store.commit(new Store.Txn(List.of(Compare.absent(PREFIX + id)), List.of(new Store.Put(PREFIX + id, value)))).join();
+            var r = store.commit(new Store.Txn(List.of(Compare.absent(PREFIX + id)),
+                    List.of(new Store.Put(PREFIX + id, value)))).join();
             if (r.succeeded()) {
                 return id + "." + secret + ":sha256:" + HexFormat.of().formatHex(caKeyHash);
             }

@@ -69,11 +69,17 @@ public final class Ipam {
     public static IpamSettings settle(Store store, String v4, Integer v4Length, String v6, Integer v6Length) {
         Optional<KeyValue> stored = store.get(CONFIG);
         IpamSettings want = new IpamSettings(
-                Cidr.parse(v4 != null ? v4 : stored.map(kv -> IpamSettings.decode(kv.value()).v4().toString()).orElse(IpamSettings.DEFAULT_V4)),
-                v4Length != null ? v4Length : stored.map(kv -> IpamSettings.decode(kv.value()).v4Length()).orElse(IpamSettings.DEFAULT_V4_LENGTH),
+                Cidr.parse(v4 != null ? v4
+                        : stored.map(kv -> IpamSettings.decode(kv.value()).v4().toString())
+                                .orElse(IpamSettings.DEFAULT_V4)),
+                v4Length != null ? v4Length
+                        : stored.map(kv -> IpamSettings.decode(kv.value()).v4Length())
+                                .orElse(IpamSettings.DEFAULT_V4_LENGTH),
                 v6 != null ? (v6.isEmpty() ? null : Cidr.parse(v6))
                         : stored.map(kv -> IpamSettings.decode(kv.value()).v6()).orElse(null),
-                v6Length != null ? v6Length : stored.map(kv -> IpamSettings.decode(kv.value()).v6Length()).orElse(IpamSettings.DEFAULT_V6_LENGTH));
+                v6Length != null ? v6Length
+                        : stored.map(kv -> IpamSettings.decode(kv.value()).v6Length())
+                                .orElse(IpamSettings.DEFAULT_V6_LENGTH));
         if (stored.isPresent()) {
             IpamSettings have = IpamSettings.decode(stored.get().value());
             List<String> diff = have.differences(want);
@@ -83,7 +89,8 @@ public final class Ipam {
             }
             return have;
         }
-        var result = store.commit(new Store.Txn(List.of(Compare.absent(CONFIG)), List.of(new Store.Put(CONFIG, want.encode())))).join();
+        var result = store.commit(new Store.Txn(List.of(Compare.absent(CONFIG)),
+                List.of(new Store.Put(CONFIG, want.encode())))).join();
         if (!result.succeeded()) {
             return settle(store, v4, v4Length, v6, v6Length);
         }
@@ -158,7 +165,8 @@ public final class Ipam {
                         reload();
                         attempt(node, result, triesLeft - 1);
                     } else {
-                        result.completeExceptionally(new StoreException("allocation kept conflicting with other writers", null));
+                        result.completeExceptionally(
+                                new StoreException("allocation kept conflicting with other writers", null));
                     }
                 });
     }

@@ -57,7 +57,8 @@ public record IpamSettings(Cidr v4, int v4Length, Cidr v6, int v6Length) {
             d.add("--node-prefix-length " + v4Length + " (given " + other.v4Length + ")");
         }
         if (v6 == null ? other.v6 != null : !v6.equals(other.v6)) {
-            d.add("--cluster-cidr-v6 '" + (v6 == null ? "" : v6) + "' (given '" + (other.v6 == null ? "" : other.v6) + "')");
+            d.add("--cluster-cidr-v6 '" + (v6 == null ? "" : v6) + "' (given '"
+                    + (other.v6 == null ? "" : other.v6) + "')");
         } else if (v6 != null && v6Length != other.v6Length) {
             d.add("--node-prefix-length-v6 " + v6Length + " (given " + other.v6Length + ")");
         }

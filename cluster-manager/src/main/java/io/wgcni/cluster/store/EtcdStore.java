@@ -79,8 +79,8 @@ public final class EtcdStore implements Store {
         public static Config parse(String url) {
             String scheme = url.startsWith("etcds://") ? "etcds://" : url.startsWith("etcd://") ? "etcd://" : null;
             if (scheme == null) {
-                throw new IllegalArgumentException("--store: '" + url + "' is neither sqlite nor etcd://HOST:PORT[,HOST:PORT...][/PREFIX/]"
-                        + " (etcds:// for TLS)");
+                throw new IllegalArgumentException("--store: '" + url + "' is neither sqlite nor"
+                        + " etcd://HOST:PORT[,HOST:PORT...][/PREFIX/] (etcds:// for TLS)");
             }
             String rest = url.substring(scheme.length());
             int slash = rest.indexOf('/');
@@ -155,7 +155,8 @@ public final class EtcdStore implements Store {
             throw new IllegalStateException("already started");
         }
         try {
-            leaseId = client.getLeaseClient().grant(LEASE_TTL_SECONDS).get(COMMIT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).getID();
+            leaseId = client.getLeaseClient().grant(LEASE_TTL_SECONDS)
+                    .get(COMMIT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).getID();
             client.getLeaseClient().keepAlive(leaseId, new io.grpc.stub.StreamObserver<>() {
                 @Override
                 public void onNext(io.etcd.jetcd.lease.LeaseKeepAliveResponse value) {}
@@ -260,7 +261,8 @@ public final class EtcdStore implements Store {
             }
             if (down.size() < config.endpoints().size()) {
                 if (!down.isEmpty()) {
-                    log.warn("etcd endpoint(s) not answering, carrying on with the others: {}", String.join(", ", down));
+                    log.warn("etcd endpoint(s) not answering, carrying on with the others: {}",
+                            String.join(", ", down));
                 }
                 return;
             }
@@ -434,7 +436,8 @@ public final class EtcdStore implements Store {
     @Override
     public Optional<KeyValue> get(String key) {
         GetResponse r = read(key(key), GetOption.builder());
-        return r.getKvs().stream().findFirst().map(kv -> new KeyValue(key, kv.getValue().getBytes(), kv.getModRevision()));
+        return r.getKvs().stream().findFirst()
+                .map(kv -> new KeyValue(key, kv.getValue().getBytes(), kv.getModRevision()));
     }
 
     @Override
@@ -442,7 +445,8 @@ public final class EtcdStore implements Store {
         GetResponse r = read(key(keyPrefix), GetOption.builder().isPrefix(true)
                 .withSortField(GetOption.SortTarget.KEY).withSortOrder(GetOption.SortOrder.ASCEND));
         List<KeyValue> kvs = r.getKvs().stream()
-                .map(kv -> new KeyValue(unprefixed(kv.getKey()), kv.getValue().getBytes(), kv.getModRevision())).toList();
+                .map(kv -> new KeyValue(unprefixed(kv.getKey()), kv.getValue().getBytes(), kv.getModRevision()))
+                .toList();
         return new Range(kvs, r.getHeader().getRevision());
     }
 
@@ -464,7 +468,8 @@ public final class EtcdStore implements Store {
             }
         }
         try {
-            return kv.get(key, option.withSerializable(true).build()).get(READ_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            return kv.get(key, option.withSerializable(true).build())
+                    .get(READ_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new StoreException("interrupted while reading " + config, e);
@@ -587,7 +592,8 @@ public final class EtcdStore implements Store {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException e) {
-            log.warn("could not revoke this replica's etcd lease ({}); it expires in {} s", cause(e), LEASE_TTL_SECONDS);
+            log.warn("could not revoke this replica's etcd lease ({}); it expires in {} s", cause(e),
+                    LEASE_TTL_SECONDS);
         }
         delivery.shutdown();
         try {

@@ -28,7 +28,8 @@ public final class Layout {
         String text = new String(value, StandardCharsets.UTF_8);
         String[] f = text.split(" ");
         if (f.length == 3 && f[0].equals("wgcni") && f[1].matches("layout=\\d{1,4}") && f[2].startsWith("ca=sha256:")) {
-            return new Marker(Integer.parseInt(f[1].substring("layout=".length())), f[2].substring("ca=sha256:".length()));
+            return new Marker(Integer.parseInt(f[1].substring("layout=".length())),
+                    f[2].substring("ca=sha256:".length()));
         }
         throw new IllegalStateException(where + " holds a '" + KEY + "' key that is not a wgcni cluster marker ("
                 + abbreviate(text) + "): it is not a wgcni store; use another store or prefix (nothing was changed)");
@@ -45,9 +46,9 @@ public final class Layout {
         if (stored.isPresent()) {
             Marker m = parse(stored.get().value(), where);
             if (m.layout() != VERSION) {
-                throw new IllegalStateException(where + " holds a store of layout " + m.layout() + "; this cluster-manager"
-                        + " reads layout " + VERSION + ": run a matching version, or use another store or prefix"
-                        + " (nothing was changed)");
+                throw new IllegalStateException(where + " holds a store of layout " + m.layout()
+                        + "; this cluster-manager reads layout " + VERSION
+                        + ": run a matching version, or use another store or prefix (nothing was changed)");
             }
             if (!m.ca().equals(ca)) {
                 throw new IllegalStateException(where + " belongs to another cluster (CA key sha256:" + m.ca()
@@ -56,14 +57,16 @@ public final class Layout {
             }
             return;
         }
-        List<Store.KeyValue> present = store.range("").kvs().stream().filter(kv -> !kv.key().startsWith(REPLICAS)).toList();
+        List<Store.KeyValue> present =
+                store.range("").kvs().stream().filter(kv -> !kv.key().startsWith(REPLICAS)).toList();
         if (!present.isEmpty() && !adoptUnmarked) {
-            throw new IllegalStateException(where + " holds " + present.size() + " key(s) (" + abbreviate(present.getFirst().key())
-                    + "...) but no wgcni cluster marker: it is not a wgcni store, or one of an older layout; use another"
-                    + " prefix (nothing was changed)");
+            throw new IllegalStateException(where + " holds " + present.size() + " key(s) ("
+                    + abbreviate(present.getFirst().key()) + "...) but no wgcni cluster marker: it is not a wgcni"
+                    + " store, or one of an older layout; use another prefix (nothing was changed)");
         }
         byte[] value = ("wgcni layout=" + VERSION + " ca=sha256:" + ca).getBytes(StandardCharsets.UTF_8);
-        var r = store.commit(new Store.Txn(List.of(Store.Compare.absent(KEY)), List.of(new Store.Put(KEY, value)))).join();
+        var r = store.commit(new Store.Txn(List.of(Store.Compare.absent(KEY)), List.of(new Store.Put(KEY, value))))
+                .join();
         if (!r.succeeded()) {
             claim(store, caKeyHash, where, adoptUnmarked);   // another replica claimed it first: check theirs
         }

@@ -68,7 +68,8 @@ public final class SqliteStore implements Store {
         try {
             if (!Files.exists(file)) {
                 // SQLite gives its -wal and -shm files the database's mode: 0600 for all three.
-                Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                Files.createFile(file,
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             }
         } catch (IOException e) {
             throw new StoreException("cannot create the store " + file + ": " + e.getMessage(), e);
@@ -288,7 +289,8 @@ public final class SqliteStore implements Store {
         try (PreparedStatement ps = reader.prepareStatement("SELECT value, mod_revision FROM kv WHERE key = ?")) {
             ps.setString(1, key);
             try (ResultSet rs = ps.executeQuery()) {
-                Optional<KeyValue> kv = rs.next() ? Optional.of(new KeyValue(key, rs.getBytes(1), rs.getLong(2))) : Optional.empty();
+                Optional<KeyValue> kv =
+                        rs.next() ? Optional.of(new KeyValue(key, rs.getBytes(1), rs.getLong(2))) : Optional.empty();
                 return kv;
             }
         } catch (SQLException e) {

@@ -33,8 +33,10 @@ import java.util.stream.Stream;
  *   <li>how long a registration takes to reach W WatchPeers watchers, each on its own connection: from the
  *       RegisterPeer call to the PUT arriving at each watcher, p50 and p99 over every (registration, watcher).
  * </ul>
- * Run: {@code java -cp cluster-manager/target/test-classes:cluster-manager/target/cluster-manager.jar:'cluster-manager/target/lib/*'
- * -Dorg.slf4j.simpleLogger.defaultLogLevel=warn io.wgcni.cluster.bench.ControlPlaneBench [clients] [allocations] [watchers...]}
+ * Run: {@code java
+ * -cp cluster-manager/target/test-classes:cluster-manager/target/cluster-manager.jar:'cluster-manager/target/lib/*'
+ * -Dorg.slf4j.simpleLogger.defaultLogLevel=warn
+ * io.wgcni.cluster.bench.ControlPlaneBench [clients] [allocations] [watchers...]}
  * It runs everything on the embedded SQLite store, then again on a 3-member etcd that it starts on loopback
  * (Debian's etcd-server; its members' data in a temporary directory), with the cluster-manager as its client.
  */
@@ -53,8 +55,8 @@ public final class ControlPlaneBench {
         allocationsPerSecond(256, clients, 500);
         for (int maxBatch : new int[] {1, 256}) {
             double rate = allocationsPerSecond(maxBatch, clients, allocations);
-            System.out.printf("sqlite allocations: group commit %s (max batch %d), %d clients: %.0f durable allocations/s%n",
-                    maxBatch == 1 ? "off" : "on", maxBatch, clients, rate);
+            System.out.printf("sqlite allocations: group commit %s (max batch %d), %d clients:"
+                    + " %.0f durable allocations/s%n", maxBatch == 1 ? "off" : "on", maxBatch, clients, rate);
         }
         fanOuts("sqlite", watchers);
         Path etcdDir = Files.createTempDirectory("cm-bench-etcd");
@@ -62,7 +64,8 @@ public final class ControlPlaneBench {
             etcdUrl = etcd.url("");
             allocationsPerSecond(256, clients, 500);
             double rate = allocationsPerSecond(256, clients, allocations);
-            System.out.printf("etcd allocations (3 members on loopback), %d clients: %.0f durable allocations/s%n", clients, rate);
+            System.out.printf("etcd allocations (3 members on loopback), %d clients: %.0f durable allocations/s%n",
+                    clients, rate);
             fanOuts("etcd", watchers);
         } finally {
             etcdUrl = null;
@@ -74,12 +77,15 @@ public final class ControlPlaneBench {
     private static void fanOuts(String store, int[] watchers) throws Exception {
         for (int w : watchers) {
             long[] p = fanOut(w, 30);
-            System.out.printf("%s fan-out: a registration reaches %d watchers: p50 %.1f ms, p99 %.1f ms (all watchers: p50 %.1f ms, p99 %.1f ms)%n",
+            System.out.printf("%s fan-out: a registration reaches %d watchers: p50 %.1f ms, p99 %.1f ms"
+                    + " (all watchers: p50 %.1f ms, p99 %.1f ms)%n",
                     store, w, p[0] / 1e6, p[1] / 1e6, p[2] / 1e6, p[3] / 1e6);
         }
     }
 
-    /** Allocates subnets for `allocations` distinct nodes from `clients` threads; returns acknowledged allocations/s. */
+    /**
+     * Allocates subnets for `allocations` distinct nodes from `clients` threads; returns acknowledged allocations/s.
+     */
     public static double allocationsPerSecond(int maxBatch, int clients, int allocations) throws Exception {
         try (Server s = new Server(o -> o.withCidr("10.0.0.0/8", 24, null, null).withLimits(maxBatch, 4096))) {
             List<ClusterClient> cs = new ArrayList<>();
@@ -151,7 +157,8 @@ public final class ControlPlaneBench {
             for (int r = 0; r < registrations; r++) {
                 long start = System.nanoTime();
                 node.blocking().registerPeer(RegisterPeerRequest.newBuilder().setNodeName("bench")
-                        .setPublicKey(Base64.getEncoder().encodeToString(new byte[32])).setEndpoint(endpoint(r)).build());
+                        .setPublicKey(Base64.getEncoder().encodeToString(new byte[32])).setEndpoint(endpoint(r))
+                        .build());
                 int reg = r;
                 waitFor(() -> counts[reg].get() == watchers, 30, "registration " + r);
                 long[] at = arrivals.get(endpoint(r));
@@ -179,7 +186,8 @@ public final class ControlPlaneBench {
         return sorted[Math.min(sorted.length - 1, (int) Math.ceil(sorted.length * p / 100.0) - 1)];
     }
 
-    private static void waitFor(java.util.function.BooleanSupplier condition, int seconds, String what) throws InterruptedException {
+    private static void waitFor(java.util.function.BooleanSupplier condition, int seconds, String what)
+            throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {

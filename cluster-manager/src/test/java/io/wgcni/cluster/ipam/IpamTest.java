@@ -23,7 +23,8 @@ class IpamTest {
 
     private static void release(Store store, Ipam ipam, String node) {
         Ipam.Allocation a = ipam.get(node).orElseThrow();
-        assertTrue(store.commit(new Store.Txn(List.of(new Store.Compare(a.key(), a.modRevision())), Ipam.releaseOps(a))).join().succeeded());
+        assertTrue(store.commit(new Store.Txn(List.of(new Store.Compare(a.key(), a.modRevision())), Ipam.releaseOps(a)))
+                .join().succeeded());
     }
 
     @Test

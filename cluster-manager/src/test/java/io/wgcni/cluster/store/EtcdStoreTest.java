@@ -83,7 +83,8 @@ class EtcdStoreTest {
             assertTrue(s.get("a").isEmpty());
             Store.Range r = s.range("b/");
             assertEquals(List.of("b/1", "b/2"), r.kvs().stream().map(Store.KeyValue::key).toList());
-            assertEquals(List.of(multi.revision(), multi.revision()), r.kvs().stream().map(Store.KeyValue::modRevision).toList());
+            assertEquals(List.of(multi.revision(), multi.revision()),
+                    r.kvs().stream().map(Store.KeyValue::modRevision).toList());
             assertTrue(r.revision() >= multi.revision());
             assertTrue(s.revision() >= multi.revision(), "the watch delivered the commit before it was acknowledged");
             assertEquals(List.of(), s.range("zz/").kvs());
@@ -113,7 +114,8 @@ class EtcdStoreTest {
                 Thread.sleep(10);
             }
             for (List<Event> heard : List.of(heardByA, heardByB)) {
-                List<Long> kRevisions = heard.stream().filter(e -> e.key().startsWith("k/")).map(Event::revision).toList();
+                List<Long> kRevisions =
+                        heard.stream().filter(e -> e.key().startsWith("k/")).map(Event::revision).toList();
                 assertEquals(revisions, kRevisions, "every change, in revision order, once");
             }
             a.commit(new Txn(List.of(), List.of(new Delete("k/0")))).join();
@@ -150,7 +152,8 @@ class EtcdStoreTest {
         // A replica started after the changes still has them, from etcd.
         try (EtcdStore b = open(prefix)) {
             Store.History h = b.history(before, "p/").orElseThrow();
-            assertEquals(List.of(written.get(1), written.get(3), written.get(5)), h.events().stream().map(Event::revision).toList());
+            assertEquals(List.of(written.get(1), written.get(3), written.get(5)),
+                    h.events().stream().map(Event::revision).toList());
             assertEquals(b.revision(), h.revision());
             assertEquals(List.of(), b.history(b.revision(), "p/").orElseThrow().events());
             assertTrue(b.history(b.revision() + 1_000_000, "p/").isEmpty(), "a revision from the future");
@@ -174,14 +177,16 @@ class EtcdStoreTest {
             Layout.claim(s, ca, "here", false);
             Layout.claim(s, ca, "here", false);   // the same cluster again: fine
             long marked = s.get(Layout.KEY).orElseThrow().modRevision();
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> Layout.claim(s, otherCa, "here", false));
+            IllegalStateException e =
+                    assertThrows(IllegalStateException.class, () -> Layout.claim(s, otherCa, "here", false));
             assertTrue(e.getMessage().contains("belongs to another cluster"), e.getMessage());
             assertEquals(marked, s.get(Layout.KEY).orElseThrow().modRevision(), "nothing written");
         }
         String foreign = freshPrefix();
         try (EtcdStore s = EtcdStore.open(etcd.config(foreign), Duration.ofSeconds(10))) {
             assertTrue(put(s, "something/else", "x", 0).succeeded());
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> Layout.claim(s, ca, "there", false));
+            IllegalStateException e =
+                    assertThrows(IllegalStateException.class, () -> Layout.claim(s, ca, "there", false));
             assertTrue(e.getMessage().contains("no wgcni cluster marker"), e.getMessage());
             assertTrue(s.get(Layout.KEY).isEmpty(), "nothing written");
             assertTrue(put(s, Layout.KEY, "wgcni layout=7 ca=sha256:00", 0).succeeded());
@@ -196,7 +201,8 @@ class EtcdStoreTest {
         try (var socket = new java.net.ServerSocket(0)) {
             dead = socket.getLocalPort();
         }
-        EtcdStore.Config mixed = EtcdStore.Config.parse("etcd://127.0.0.1:" + dead + "," + etcd.endpoints() + freshPrefix());
+        EtcdStore.Config mixed =
+                EtcdStore.Config.parse("etcd://127.0.0.1:" + dead + "," + etcd.endpoints() + freshPrefix());
         try (EtcdStore s = EtcdStore.open(mixed, Duration.ofSeconds(5))) {
             s.start("mixed", "test");
             assertTrue(put(s, "x", "1", 0).succeeded());
@@ -230,7 +236,8 @@ class EtcdStoreTest {
                     }
                 }
                 assertTrue(after != null && after.succeeded(), "a majority is left");
-                System.out.printf("writes resumed %d ms after the etcd leader was killed%n", (System.nanoTime() - t0) / 1_000_000);
+                System.out.printf("writes resumed %d ms after the etcd leader was killed%n",
+                        (System.nanoTime() - t0) / 1_000_000);
                 for (int i = 0; i < 20; i++) {
                     assertTrue(put(s, "one-down/" + i, "1", 0).succeeded(), "every write at the first try");
                 }
@@ -238,10 +245,12 @@ class EtcdStoreTest {
                 long t1 = System.nanoTime();
                 CompletionException e = assertThrows(CompletionException.class, () -> put(s, "two-down", "1", 0));
                 assertTrue(e.getCause() instanceof StoreException, e.toString());
-                assertTrue(System.nanoTime() - t1 < Duration.ofSeconds(12).toNanos(), "the write fails in bounded time");
+                assertTrue(System.nanoTime() - t1 < Duration.ofSeconds(12).toNanos(),
+                        "the write fails in bounded time");
                 // Reads say what the remaining member has.
                 assertArrayEquals(b("1"), s.get("one-down").orElseThrow().value());
-                assertEquals(22, s.range("").kvs().stream().filter(kv -> !kv.key().startsWith(EtcdStore.REPLICAS)).count());
+                assertEquals(22,
+                        s.range("").kvs().stream().filter(kv -> !kv.key().startsWith(EtcdStore.REPLICAS)).count());
                 etcd.restart(other);
                 long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
                 TxnResult back = null;

@@ -74,7 +74,8 @@ class SqliteStoreTest {
                 put(s, "p/" + i, "v", 0);
             }
             assertTrue(s.history(1, "p/").isEmpty(), "trimmed");
-            assertEquals(List.of(30L), s.history(29, "p/").orElseThrow().events().stream().map(Event::revision).toList());
+            assertEquals(List.of(30L),
+                    s.history(29, "p/").orElseThrow().events().stream().map(Event::revision).toList());
         }
         assertEquals("rw-------", PosixFilePermissions.toString(posix(file)));
     }
@@ -95,7 +96,8 @@ class SqliteStoreTest {
             List<CompletableFuture<TxnResult>> all = new ArrayList<>();
             for (int i = 0; i < 200; i++) {
                 // Every txn claims the same key; exactly one may win, whatever the batching.
-                all.add(s.commit(new Txn(List.of(Compare.absent("claim")), List.of(new Put("claim", b("" + i)), new Put("k/" + i, b(""))))));
+                all.add(s.commit(new Txn(List.of(Compare.absent("claim")),
+                        List.of(new Put("claim", b("" + i)), new Put("k/" + i, b(""))))));
             }
             long won = all.stream().map(CompletableFuture::join).filter(TxnResult::succeeded).count();
             assertEquals(1, won);

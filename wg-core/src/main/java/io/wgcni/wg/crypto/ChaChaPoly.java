@@ -37,9 +37,9 @@ import javax.crypto.spec.SecretKeySpec;
  * </ul>
  *
  * <p>The system property {@code wgcni.aead} ({@code jdk} or {@code own}, read once when this class initialises)
- * overrides the choice, e.g. {@code -Dwgcni.aead=jdk}; otherwise {@code jdk} is taken only where the JDK's Poly1305
- * is intrinsified. Both produce the same bytes. On that AMD EPYC, {@code own} seals and opens 1420-byte packets about twice as fast as {@code jdk} (~2.4 against
- * ~5 µs), 64-byte ones three times (benchmarks/RESULTS.md, section 1).
+ * overrides the choice, e.g. {@code -Dwgcni.aead=jdk}; otherwise {@code jdk} is taken only where the JDK's Poly1305 is
+ * intrinsified. Both produce the same bytes. On that AMD EPYC, {@code own} seals and opens 1420-byte packets about
+ * twice as fast as {@code jdk} (~2.4 against ~5 µs), 64-byte ones three times (benchmarks/RESULTS.md, section 1).
  *
  * <p>An instance is not thread-safe: each worker thread keeps its own. It holds its cipher and MAC state and
  * scratch buffers, so a seal or open allocates nothing of its own; the JDK's {@code Cipher.init} still copies the key

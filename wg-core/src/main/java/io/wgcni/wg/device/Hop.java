@@ -88,7 +88,9 @@ public final class Hop {
             device = d;
         }
 
-        /** A new spoke's bind: make the spoke's device with it, and give that device's peer the endpoint {@link #HUB}. */
+        /**
+         * A new spoke's bind: make the spoke's device with it, and give that device's peer the endpoint {@link #HUB}.
+         */
         public synchronized Spoke newSpoke() {
             if (spokes.size() >= 65535) {
                 throw new IllegalStateException("65535 spokes on one hub");

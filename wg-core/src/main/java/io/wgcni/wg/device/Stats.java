@@ -57,7 +57,7 @@ public final class Stats {
 
     /** Packets dropped for any reason on the receive side (malformed, unauthenticated, replayed). */
     public long receiveDrops() {
-        return invalidMessage.sum() + oversized.sum() + badMac1.sum() + badHandshake.sum() + unknownIndex.sum() + expiredKeypair.sum()
-            + badTag.sum() + replayed.sum() + invalidInnerPacket.sum() + disallowedSource.sum();
+        return invalidMessage.sum() + oversized.sum() + badMac1.sum() + badHandshake.sum() + unknownIndex.sum()
+            + expiredKeypair.sum() + badTag.sum() + replayed.sum() + invalidInnerPacket.sum() + disallowedSource.sum();
     }
 }

@@ -66,7 +66,8 @@ public final class Checksum {
      * Whether the TCP or UDP segment behind the IP header at {@code ip} carries a correct checksum: the
      * pseudo-header and the segment sum to 0xffff. A UDP checksum of 0 over IPv4 means "none" and passes.
      */
-    public static boolean transportValid(byte[] b, int ip, int version, int ipHeaderLength, int protocol, int totalLength) {
+    public static boolean transportValid(byte[] b, int ip, int version, int ipHeaderLength, int protocol,
+            int totalLength) {
         int start = ip + ipHeaderLength;
         int transportLength = totalLength - ipHeaderLength;
         if (protocol == IpHeader.PROTO_UDP && version == 4 && IpHeader.u16(b, start + IpHeader.UDP_CHECKSUM) == 0) {

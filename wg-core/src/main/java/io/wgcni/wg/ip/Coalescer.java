@@ -85,9 +85,10 @@ public final class Coalescer {
     }
 
     /**
-     * Coalesces IP packets {@code in[0, n)} (superpackets among them are passed through) and writes the result, in order of first appearance, to
-     * {@code out} (which may be {@code in}); returns how many packets that is. Superpackets come out with their
-     * offload metadata set and a partial checksum. UDP datagrams are merged only when {@code udp}.
+     * Coalesces IP packets {@code in[0, n)} (superpackets among them are passed through) and writes the result, in
+     * order of first appearance, to {@code out} (which may be {@code in}); returns how many packets that is.
+     * Superpackets come out with their offload metadata set and a partial checksum. UDP datagrams are merged only when
+     * {@code udp}.
      */
     public int coalesce(Packet[] in, int n, Packet[] out, boolean udp) {
         this.udp = udp;

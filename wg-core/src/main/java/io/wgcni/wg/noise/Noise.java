@@ -133,7 +133,8 @@ public final class Noise {
                 mixHash(hash, msg, off + Initiation.TIMESTAMP, Protocol.TIMESTAMP_LENGTH + Protocol.TAG_LENGTH);
 
                 boolean replay = Tai64n.compare(timestamp, 0, hs.lastTimestamp, 0) <= 0;
-                boolean flood = hs.consumedAnInitiation && now - hs.lastInitiationConsumption <= Protocol.HANDSHAKE_INITIATION_RATE;
+                boolean flood = hs.consumedAnInitiation
+                        && now - hs.lastInitiationConsumption <= Protocol.HANDSHAKE_INITIATION_RATE;
                 if (replay || flood) {
                     return null;
                 }

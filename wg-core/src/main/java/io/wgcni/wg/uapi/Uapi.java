@@ -252,7 +252,8 @@ public final class Uapi {
                 } catch (BindException e) {
                     throw new UapiException(UapiException.EADDRINUSE, "listen port " + listenPort + " is in use");
                 } catch (IOException e) {
-                    throw new UapiException(UapiException.EIO, "cannot bind port " + listenPort + ": " + e.getMessage());
+                    throw new UapiException(UapiException.EIO,
+                            "cannot bind port " + listenPort + ": " + e.getMessage());
                 }
             }
             if (fwmark != null) {
@@ -284,7 +285,8 @@ public final class Uapi {
         try {
             device.setFwmark(mark);
         } catch (IOException e) {
-            log.warn("{}: could not restore fwmark {}: {}", device.name(), Integer.toUnsignedString(mark), e.getMessage());
+            log.warn("{}: could not restore fwmark {}: {}", device.name(), Integer.toUnsignedString(mark),
+                    e.getMessage());
         }
         if (device.listenPort() != port) {
             try {

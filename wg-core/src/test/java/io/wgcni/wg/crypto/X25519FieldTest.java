@@ -169,7 +169,8 @@ class X25519FieldTest {
 
     private static void assertBelow(long[] r, long max) {
         for (long limb : r) {
-            assertTrue(limb >= 0 && limb <= max, () -> "limb " + Long.toHexString(limb) + " above " + Long.toHexString(max));
+            assertTrue(limb >= 0 && limb <= max,
+                    () -> "limb " + Long.toHexString(limb) + " above " + Long.toHexString(max));
         }
     }
 }

@@ -176,8 +176,8 @@ class DeviceTest {
             assertNotNull(roundTrip(a, b, 3), "the old session still sends up to REJECT_AFTER_MESSAGES");
             assertTrue(eventually(() -> a.peer(b).currentKeypair() != first), () -> "A started a new handshake: init A="
                 + h.count(a, Protocol.TYPE_INITIATION) + " B=" + h.count(b, Protocol.TYPE_INITIATION) + " resp A="
-                + h.count(a, Protocol.TYPE_RESPONSE) + " B=" + h.count(b, Protocol.TYPE_RESPONSE) + " " + a.device.stats().snapshot()
-                + b.device.stats().snapshot());
+                + h.count(a, Protocol.TYPE_RESPONSE) + " B=" + h.count(b, Protocol.TYPE_RESPONSE) + " "
+                + a.device.stats().snapshot() + b.device.stats().snapshot());
             assertNotNull(roundTrip(a, b, 4));
         }
     }
@@ -234,7 +234,8 @@ class DeviceTest {
             assertNotNull(roundTrip(a, b, 1));
             Keypair old = a.peer(b).currentKeypair();
             byte[] captured = h.wire.stream()
-                .filter(d -> d.from().equals(a.endpoint()) && d.bytes()[0] == Protocol.TYPE_DATA && d.bytes().length > 32)
+                .filter(d -> d.from().equals(a.endpoint()) && d.bytes()[0] == Protocol.TYPE_DATA
+                    && d.bytes().length > 32)
                 .reduce((x, y) -> y).orElseThrow().bytes();
             // Nothing is sent for three minutes: silence everyone's timers by dropping their keepalives.
             h.conditioner = (d, link) -> { };

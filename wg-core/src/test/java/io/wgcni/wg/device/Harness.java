@@ -148,7 +148,8 @@ final class Harness implements AutoCloseable {
 
     long count(Node from, int type) {
         return wire.stream()
-            .filter(d -> d.from().equals(from.endpoint()) && Protocol.messageType(d.bytes(), 0, d.bytes().length) == type)
+            .filter(d -> d.from().equals(from.endpoint())
+                && Protocol.messageType(d.bytes(), 0, d.bytes().length) == type)
             .count();
     }
 

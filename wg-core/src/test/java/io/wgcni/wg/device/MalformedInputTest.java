@@ -57,7 +57,8 @@ class MalformedInputTest {
                 }
                 long target = base + sent;
                 assertTrue(eventuallyLong(() -> accounted.getAsLong() >= target),
-                    "every input accounted for: " + (accounted.getAsLong() - base) + " of " + sent + " " + stats.snapshot());
+                    "every input accounted for: " + (accounted.getAsLong() - base) + " of " + sent + " "
+                    + stats.snapshot());
             }
             h.settle();
             assertEquals(INPUTS, accounted.getAsLong() - base, "each input counted exactly once: " + stats.snapshot());

@@ -17,9 +17,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Handshakes again and again, both sides at once (crossing) or one side, while packets flow both ways without
- * pause: sessions are installed, replaced and confirmed under the feet of packets being sealed and opened. Not one packet may be
- * sealed or accepted under keys that were already zeroed: a packet sealed with zeroed keys fails its tag at the
+ * Handshakes again and again, both sides at once (crossing) or one side, while packets flow both ways without pause:
+ * sessions are installed, replaced and confirmed under the feet of packets being sealed and opened. Not one packet may
+ * be sealed or accepted under keys that were already zeroed: a packet sealed with zeroed keys fails its tag at the
  * receiver (bad_tag), so there must be none, and every packet that arrives must be one that was sent, intact.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
@@ -72,7 +72,8 @@ class RekeyUnderTrafficTest {
             ba.join();
             h.settle();
             for (Node n : h.nodes) {
-                assertEquals(0, n.device.stats().badTag.sum(), "a packet sealed under zeroed keys: " + n.device.stats().snapshot());
+                assertEquals(0, n.device.stats().badTag.sum(),
+                        "a packet sealed under zeroed keys: " + n.device.stats().snapshot());
                 assertEquals(0, n.device.stats().internalErrors.sum());
             }
             assertTrue(sessions.size() > ROUNDS / 3, "sessions changed all along: " + sessions.size());

@@ -28,7 +28,8 @@ class ChecksumTest {
             @ForAll @IntRange(max = 7) int skip) {
         byte[] shifted = new byte[data.length + skip];
         System.arraycopy(data, 0, shifted, skip, data.length);
-        assertEquals(TestPackets.fold(TestPackets.referenceSum(data)), Checksum.fold(Checksum.sum(shifted, skip, data.length)));
+        assertEquals(TestPackets.fold(TestPackets.referenceSum(data)),
+                Checksum.fold(Checksum.sum(shifted, skip, data.length)));
     }
 
     @Test

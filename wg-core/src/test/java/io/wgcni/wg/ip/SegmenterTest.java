@@ -99,8 +99,10 @@ class SegmenterTest {
     @Test
     void inconsistentMetadataOrHeadersAreRefused() {
         byte[] payload = new byte[5000];
-        assertMalformed(TestPackets.tsoSuperpacket(4, 1, ACK, new byte[0], payload, 1000).setGso(Packet.GSO_TCP6, 1000));
-        assertMalformed(TestPackets.tsoSuperpacket(6, 1, ACK, new byte[0], payload, 1000).setGso(Packet.GSO_TCP4, 1000));
+        assertMalformed(
+                TestPackets.tsoSuperpacket(4, 1, ACK, new byte[0], payload, 1000).setGso(Packet.GSO_TCP6, 1000));
+        assertMalformed(
+                TestPackets.tsoSuperpacket(6, 1, ACK, new byte[0], payload, 1000).setGso(Packet.GSO_TCP4, 1000));
         assertMalformed(TestPackets.tsoSuperpacket(4, 1, ACK, new byte[0], payload, 0));
         Packet wrongStart = TestPackets.tsoSuperpacket(4, 1, ACK, new byte[0], payload, 1000);
         wrongStart.checksumStart = 24;

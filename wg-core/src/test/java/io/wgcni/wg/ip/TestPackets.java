@@ -57,7 +57,8 @@ public final class TestPackets {
             b.put((byte) 0x45).put((byte) 0).putShort((short) (ipLen + transport.length)).putShort((short) 0x1234)
                     .putShort((short) 0x4000).put((byte) 64).put((byte) protocol).putShort((short) 0).put(src).put(dst);
         } else {
-            b.putInt(0x60000000).putShort((short) transport.length).put((byte) protocol).put((byte) 64).put(src).put(dst);
+            b.putInt(0x60000000).putShort((short) transport.length).put((byte) protocol).put((byte) 64)
+                    .put(src).put(dst);
         }
         byte[] t = transport.clone();
         int pseudo = referenceSum(src) + referenceSum(dst) + protocol + t.length;
@@ -70,7 +71,8 @@ public final class TestPackets {
         b.put(t);
         byte[] buf = b.array();
         if (version == 4) {
-            int hc = ~fold(referenceSum(java.util.Arrays.copyOfRange(buf, Packet.HEADROOM, Packet.HEADROOM + 20))) & 0xffff;
+            int hc = ~fold(referenceSum(java.util.Arrays.copyOfRange(buf, Packet.HEADROOM, Packet.HEADROOM + 20)))
+                    & 0xffff;
             buf[Packet.HEADROOM + 10] = (byte) (hc >>> 8);
             buf[Packet.HEADROOM + 11] = (byte) hc;
         }

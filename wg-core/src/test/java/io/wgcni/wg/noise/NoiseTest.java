@@ -191,7 +191,8 @@ class NoiseTest {
         byte[] early = initiation(EPOCH + 1);
         generator.addMacs(early, 0, early.length, CookieGenerator.COOKIE_LIFETIME - MS);
         assertFalse(java.util.Arrays.equals(new byte[Protocol.MAC_LENGTH],
-                java.util.Arrays.copyOfRange(early, mac2, mac2 + Protocol.MAC_LENGTH)), "MAC2 while the cookie is fresh");
+                java.util.Arrays.copyOfRange(early, mac2, mac2 + Protocol.MAC_LENGTH)),
+                "MAC2 while the cookie is fresh");
         byte[] late = initiation(EPOCH + 2);
         generator.addMacs(late, 0, late.length, CookieGenerator.COOKIE_LIFETIME);
         assertArrayEquals(new byte[Protocol.MAC_LENGTH], java.util.Arrays.copyOfRange(late, mac2,

@@ -74,7 +74,8 @@ class UapiTest {
     void setThenGetRoundTripsEveryField() {
         assertEquals(0, set(fullConfig().split("\n")));
         String got = Uapi.get(device);
-        assertTrue(got.startsWith("private_key=" + privateKey.toHex() + "\nlisten_port=51820\nfwmark=4294967295\n"), got);
+        assertTrue(got.startsWith("private_key=" + privateKey.toHex() + "\nlisten_port=51820\nfwmark=4294967295\n"),
+                got);
         String p1 = section(got, peer1);
         assertTrue(p1.contains("preshared_key=" + psk.toHex() + "\n"), p1);
         assertTrue(p1.contains("protocol_version=1\n"));
