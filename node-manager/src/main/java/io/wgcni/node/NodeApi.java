@@ -56,7 +56,10 @@ final class NodeApi {
     record Ready(String nodeName, Prefix subnetV4, Prefix subnetV6, List<Prefix> cluster, String endpoint,
             NodeInterface wg0, Attachments attachments, PeerSync peers, Clients clients, NodeKeyRotation rotation) {}
 
-    /** Rotates the node's own key ({@link NodeDaemon#rotateKey}); a failure of the cluster-manager's comes as its status. */
+    /**
+     * Rotates the node's own key ({@link NodeDaemon#rotateKey}); a failure of the cluster-manager's comes as its
+     * status.
+     */
     @FunctionalInterface
     interface NodeKeyRotation {
         Attachments.KeyChange rotate() throws IOException;

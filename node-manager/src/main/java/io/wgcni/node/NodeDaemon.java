@@ -134,8 +134,8 @@ final class NodeDaemon {
             endpoint = new Endpoint(underlay.address(), config.listenPort());
         }
         int mtu = config.mtu() > 0 ? config.mtu() : underlay.mtu() - NodeConfig.WIREGUARD_OVERHEAD;
-        NodeInterface wg0 = this.wg0 = keep(NodeInterface.create(config.interfaceName(), privateKey, config.listenPort(), mtu,
-                lease.subnetV4(), lease.subnetV6(), config.dataPath()));
+        NodeInterface wg0 = this.wg0 = keep(NodeInterface.create(config.interfaceName(), privateKey,
+                config.listenPort(), mtu, lease.subnetV4(), lease.subnetV6(), config.dataPath()));
         privateKey.destroy();
         log.info("{}: {} listening on {}, MTU {} (underlay {} MTU {}), endpoint {}", wg0.name(),
                 publicKey.shortForm(), wg0.listenPort(), mtu, underlay.device(), underlay.mtu(), endpoint);

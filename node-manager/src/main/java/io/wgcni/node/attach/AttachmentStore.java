@@ -54,8 +54,8 @@ final class AttachmentStore implements AutoCloseable {
 
         @Override
         public String toString() { // no key
-            return "Attachment[" + containerId + "/" + ifname + " in " + netns + ", network " + network + ", slot " + slot
-                    + ", port " + port + "]";
+            return "Attachment[" + containerId + "/" + ifname + " in " + netns + ", network " + network
+                    + ", slot " + slot + ", port " + port + "]";
         }
     }
 
@@ -71,7 +71,8 @@ final class AttachmentStore implements AutoCloseable {
         this.lastSlot = lastSlot;
         Path file = dataDir.resolve(FILE_NAME);
         if (!Files.isDirectory(dataDir)) {
-            Files.createDirectories(dataDir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            Files.createDirectories(dataDir,
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         }
         if (!Files.exists(file)) {
             // Made before SQLite opens it, so it is never readable by others; SQLite gives its -wal and -shm files

@@ -168,7 +168,8 @@ public final class Attachments implements AutoCloseable {
                 continue;
             }
             try {
-                log.info("{}/{}: {}, releasing {}", a.containerId(), a.ifname(), gone, addressing(a.slot()).addresses());
+                log.info("{}/{}: {}, releasing {}", a.containerId(), a.ifname(), gone,
+                        addressing(a.slot()).addresses());
                 tearDown(a.containerId(), a.ifname());
                 released.add(new Ref(a.containerId(), a.ifname()));
             } catch (IOException | RuntimeException e) {
@@ -520,7 +521,7 @@ public final class Attachments implements AutoCloseable {
 
     /**
      * Gives the container interface's tunnel a new key, stored before it is used (a crash from then on restarts
-     * the tunnel with it); the connections in the container carry on over the new session. 
+     * the tunnel with it); the connections in the container carry on over the new session.
      *
      * @throws NoSuchElementException when no tunnel of this node-manager is {@code id}'s {@code ifname}
      */

@@ -199,7 +199,8 @@ class AttachmentStoreTest {
 
     private static Device memoryHub() {
         Device hub = new Device("na-hub", new MemoryTun("na-hub", 1420),
-                new Hop.Hub(new MemoryNetwork().newBind(InetAddress.getLoopbackAddress()), false), SystemClock.INSTANCE, 1);
+                new Hop.Hub(new MemoryNetwork().newBind(InetAddress.getLoopbackAddress()), false),
+                SystemClock.INSTANCE, 1);
         hub.setPrivateKey(X25519.generatePrivateKey());
         return hub;
     }

@@ -210,7 +210,8 @@ class RestartIT {
                 throw new AssertionError("the child node-manager exited before it was ready: " + p.waitFor());
             }
             String[] f = line.split(" ");
-            Thread.ofPlatform().daemon().start(() -> out.lines().forEach(l -> System.out.println("node-manager: " + l)));
+            Thread.ofPlatform().daemon()
+                    .start(() -> out.lines().forEach(l -> System.out.println("node-manager: " + l)));
             return new Child(p, Integer.parseInt(f[1]), Integer.parseInt(f[2]), Long.parseLong(f[3]),
                     new OutputStreamWriter(p.getOutputStream(), StandardCharsets.UTF_8));
         }

@@ -87,7 +87,8 @@ class ScaleIT {
                 System.out.printf("detach: p50 %.1f ms, p99 %.1f ms%n", percentile(detach, 50), percentile(detach, 99));
                 System.out.printf("%d attached containers: heap +%d MiB (after GC), RSS +%d MiB, threads +%d"
                         + " (per container: heap %.2f MiB, RSS %.2f MiB, %.1f threads)%n", CONTAINERS,
-                        (after.heap - before.heap) >> 20, (after.rss - before.rss) >> 20, after.threads - before.threads,
+                        (after.heap - before.heap) >> 20, (after.rss - before.rss) >> 20,
+                        after.threads - before.threads,
                         (after.heap - before.heap) / 1048576.0 / CONTAINERS,
                         (after.rss - before.rss) / 1048576.0 / CONTAINERS,
                         (after.threads - before.threads) / (double) CONTAINERS);

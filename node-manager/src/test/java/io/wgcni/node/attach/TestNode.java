@@ -39,7 +39,10 @@ final class TestNode implements AutoCloseable {
     private final List<String> namespaces = new ArrayList<>();
     Device hub;
     int hubPort;
-    /** node-manager's data-path settings for the hub ({@code NodeInterface.DataPath}): seal the hop, kernel forwarding. */
+    /**
+     * node-manager's data-path settings for the hub ({@code NodeInterface.DataPath}): seal the hop, kernel
+     * forwarding.
+     */
     boolean sealHop;
     boolean kernelForwarding;
 
