@@ -1,7 +1,6 @@
 package io.wgcni.tun;
 
 import io.netty.buffer.ByteBuf;
-import io.wgcni.wg.io.Bind;
 import io.wgcni.wg.io.Endpoint;
 import io.wgcni.wg.io.Packet;
 import java.util.concurrent.atomic.AtomicLong;
