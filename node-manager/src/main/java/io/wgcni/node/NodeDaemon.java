@@ -264,14 +264,14 @@ final class NodeDaemon {
     /**
      * Gives the node a new WireGuard key without taking its tunnels down, and returns the old and new public keys.
      *
-     * <p>The order makes one side of every pair the initiator of the new handshake, so no initiations cross (two
-     * that cross leave both sides waiting out REKEY_TIMEOUT). The new key is stored (0600, synced) and wg0 takes
-     * it, which expires its sessions, and the containers' devices follow at once; only then does the registry
-     * record it. An initiation wg0 sends before that is refused by every other node, which does not know the key
-     * yet; each of them, seeing the new key in the watch, swaps its peer and, through the peer's persistent
-     * keepalive, starts the handshake at once with a wg0 that already has the key. Until then their packets to
-     * this node still open here under the sessions just expired for sending. A crash at any point restarts with the
-     * stored key, which the start registers.
+     * <p>The peer of every pair is the initiator of the new handshake, so no initiations cross (two that cross leave
+     * both sides waiting out REKEY_TIMEOUT). The new key is stored (0600, synced) and wg0 takes it, which expires
+     * its sessions and holds back its own initiations ({@code Device#rotatePrivateKey}); the containers' devices
+     * follow at once and start their handshakes. Only then does the registry record it. Each other node, seeing
+     * the new key in the watch, swaps its peer and, through the peer's persistent keepalive, starts the handshake
+     * at once with a wg0 that already has the key. Until then their packets to this node still open here under
+     * the sessions just expired for sending. A crash at any point restarts with the stored key, which the start
+     * registers.
      *
      * <p>When the registry cannot record it, the old key is stored and used again, and the cluster-manager's
      * failure is thrown: nothing changed. External clients (wg-quick) hold the node's public key in their
@@ -286,14 +286,14 @@ final class NodeDaemon {
         long start = System.nanoTime();
         try {
             NodeKey.write(config.dataDir(), next);
-            use(next);
+            use(next, true);
             registration = after;
             try {
                 cluster.blocking().withDeadlineAfter(CALL_TIMEOUT).registerPeer(after);
             } catch (StatusRuntimeException e) {
                 registration = before;
                 NodeKey.write(config.dataDir(), previous);
-                use(previous);
+                use(previous, false);
                 log.warn("Node key not rotated: the cluster-manager did not record it ({}: {})",
                         e.getStatus().getCode(), e.getStatus().getDescription());
                 throw e;
@@ -307,9 +307,17 @@ final class NodeDaemon {
         return change;
     }
 
-    /** wg0 takes the key (it keeps a copy) and every container's device follows. */
-    private void use(Key privateKey) {
-        wg0.device().setPrivateKey(privateKey);
+    /**
+     * wg0 takes the key (it keeps a copy) and every container's device follows. A new key ({@code rotated}) leaves
+     * the handshakes to the peers, who learn it (the containers at once, the nodes from the registry); the old one
+     * taken back after a failed registration is one they still have, so wg0 starts them itself.
+     */
+    private void use(Key privateKey, boolean rotated) {
+        if (rotated) {
+            wg0.device().rotatePrivateKey(privateKey);
+        } else {
+            wg0.device().setPrivateKey(privateKey);
+        }
         attachments.hubKeyChanged();
     }
 

@@ -150,6 +150,22 @@ public final class Device implements AutoCloseable {
      * device keeps a copy of its own, and zeroes it when the key is replaced or the device closes.
      */
     public void setPrivateKey(Key privateKey) {
+        setPrivateKey(privateKey, false);
+    }
+
+    /**
+     * Like {@link #setPrivateKey}, for a new key the peers learn out of band and act on (node-manager's rotate-key,
+     * whose peers swap theirs from the registry): this device then sends no initiation for REKEY_TIMEOUT and leaves
+     * the new handshake to each peer. Its own would be refused by a peer that does not know the key yet, or reach
+     * one that has just learned it and cross that peer's initiation, and two that cross leave both sides waiting
+     * out REKEY_TIMEOUT (RotateKeyIT once saw a 5.2 s pause). Should a peer not initiate, the first packet for it
+     * after REKEY_TIMEOUT starts the handshake from here.
+     */
+    public void rotatePrivateKey(Key privateKey) {
+        setPrivateKey(privateKey, true);
+    }
+
+    private void setPrivateKey(Key privateKey, boolean peersInitiate) {
         synchronized (config) {
             StaticIdentity prev = identity;
             boolean none = privateKey == null || privateKey.isZero();
@@ -164,7 +180,7 @@ public final class Device implements AutoCloseable {
             cookieChecker.init(next == null ? null : next.publicKey());
             for (Peer p : peers.values()) {
                 p.handshake.precompute(next);
-                p.expireCurrentKeypairs();
+                p.expireCurrentKeypairs(peersInitiate);
             }
             if (prev != null) {
                 prev.privateKey().destroy(); // nothing reads it any more: new handshakes use the new one

@@ -154,13 +154,21 @@ public final class Peer {
         }
     }
 
-    /** Makes the next packet start a handshake (the device key changed). */
-    void expireCurrentKeypairs() {
+    /**
+     * Stops sending under the current sessions (the device key changed): the next packet starts a handshake, or,
+     * when {@code peerInitiates}, waits up to REKEY_TIMEOUT for the peer to start one. Pacing is set before the
+     * sessions expire, so no packet in between can start a handshake it should not.
+     */
+    void expireCurrentKeypairs(boolean peerInitiates) {
         synchronized (handshake) {
             releaseHandshakeIndex();
             handshake.clear();
         }
-        handshake.resetPacing();
+        if (peerInitiates) {
+            handshake.deferInitiations(clock.nanoTime());
+        } else {
+            handshake.resetPacing();
+        }
         keypairs.expireCurrent();
     }
 

@@ -83,6 +83,14 @@ public final class Handshake {
         sentAny = false;
     }
 
+    /**
+     * Sends no initiation for REKEY_TIMEOUT from {@code now}, as if one had just gone out: the peer is to start the
+     * next handshake ({@code Device#rotatePrivateKey}).
+     */
+    public synchronized void deferInitiations(long now) {
+        markSent(now);
+    }
+
     /** Records that a response went out now (responses are not paced, but they delay our own initiations). */
     synchronized void markSent(long now) {
         sentAny = true;

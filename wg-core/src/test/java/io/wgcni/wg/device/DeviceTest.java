@@ -431,6 +431,35 @@ class DeviceTest {
     }
 
     @Test
+    void aRotatedKeyLeavesTheNewHandshakeToThePeerSoNoInitiationsCross() throws Exception {
+        try (Harness h = Harness.pair()) {
+            Node a = h.get(0);
+            Node b = h.get(1);
+            assertNotNull(roundTrip(a, b, 1));
+            long initiationsOfA = h.count(a, Protocol.TYPE_INITIATION);
+            long initiationsOfB = h.count(b, Protocol.TYPE_INITIATION);
+            Key newKey = X25519.generatePrivateKey();
+            a.device.rotatePrivateKey(newKey);
+            a.sendTo(b, 2); // staged: no session to send it under
+            h.settle();
+            assertEquals(initiationsOfA, h.count(a, Protocol.TYPE_INITIATION),
+                    "A started a handshake that B refuses now, or that crosses B's once B knows the key");
+            // B learns the key (in wgcni from the registry) and starts the handshake; no clock moves.
+            b.device.removePeer(a.publicKey);
+            Peer bSeesA = b.device.addPeer(X25519.publicKey(newKey));
+            bSeesA.setEndpoint(a.endpoint());
+            b.device.addAllowedIp(bSeesA, new Prefix(a.inner, 32));
+            bSeesA.setPersistentKeepaliveInterval(25);
+            byte[] staged = b.tun.poll(5_000);
+            assertNotNull(staged, "A's staged packet, sent once B's keepalive confirmed the new session");
+            assertEquals(2, IpPackets.seq(staged));
+            assertNotNull(roundTrip(b, a, 3));
+            assertEquals(initiationsOfA, h.count(a, Protocol.TYPE_INITIATION));
+            assertEquals(initiationsOfB + 1, h.count(b, Protocol.TYPE_INITIATION));
+        }
+    }
+
+    @Test
     void aPeerWithTheDevicesOwnKeyIsRefused() {
         try (Harness h = new Harness()) {
             Node a = h.node();
