@@ -95,7 +95,8 @@ public class TestSummary {
         NodeList testcases = suite.getElementsByTagName("testcase");
         if (testcases.getLength() == 0) {
             into.add(new Case(module, simple(suite.getAttribute("name")), "", "skipped", "[" + NO_TESTS + "] the "
-                    + "class ran no test: a skip or failure in @BeforeAll (surefire drops the reason), or none selected"));
+                    + "class ran no test: a skip or failure in @BeforeAll (surefire drops the reason), "
+                    + "or none selected"));
         }
         for (int i = 0; i < testcases.getLength(); i++) {
             Element tc = (Element) testcases.item(i);
@@ -174,7 +175,8 @@ public class TestSummary {
         }
         if (mustRun > 0) {
             System.out.println(strict
-                    ? "strict: " + mustRun + " skipped tests must run here (CI is root and installs scripts/packages.txt): FAILED"
+                    ? "strict: " + mustRun
+                            + " skipped tests must run here (CI is root and installs scripts/packages.txt): FAILED"
                     : "as root with every package (sudo ./wgcni test installs them), " + mustRun
                             + " of the skipped tests would run");
         }
