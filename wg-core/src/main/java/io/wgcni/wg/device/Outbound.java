@@ -378,8 +378,11 @@ final class Outbound {
         peer.cookies.addMacs(msg, 0, msg.length, now);
         peer.timers.anyAuthenticatedPacketTraversal();
         peer.timers.anyAuthenticatedPacketSent();
-        sendHandshakeMessage(peer, msg);
+        // Armed before the send (the kernel arms it after): the response may be consumed, and the timer disarmed by
+        // handshakeComplete, before the send returns (a descheduled sender, or an in-process hop, which delivers on
+        // the sending thread); armed after, it would then retransmit a handshake that had already completed.
         peer.timers.handshakeInitiated();
+        sendHandshakeMessage(peer, msg);
     }
 
     /** Answers the initiation just consumed into the peer's handshake, and starts the new session. */

@@ -161,6 +161,28 @@ class DeviceTest {
     }
 
     @Test
+    void aResponseBackBeforeTheInitiationsSendReturnsLeavesNoRetransmitArmed() throws Exception {
+        try (Harness h = Harness.pair()) {
+            Node a = h.get(0);
+            Node b = h.get(1);
+            // The response is consumed before the initiation's send returns, as on an in-process hop (which delivers
+            // on the sending thread) or when the sending thread is descheduled: one CI run in many.
+            h.conditioner = (d, link) -> {
+                link.deliver(d);
+                if (d.from().equals(a.endpoint())
+                        && Protocol.messageType(d.bytes(), 0, d.bytes().length) == Protocol.TYPE_INITIATION) {
+                    eventually(() -> a.peer(b).currentKeypair() != null); // A has consumed B's response
+                }
+            };
+            assertNotNull(roundTrip(a, b, 1));
+            h.conditioner = null;
+            h.advance(Protocol.REKEY_TIMEOUT + Protocol.REKEY_TIMEOUT_JITTER_MAX + SECOND);
+            assertEquals(1, h.count(a, Protocol.TYPE_INITIATION),
+                    "a retransmit armed after the handshake had completed sent a second initiation");
+        }
+    }
+
+    @Test
     void rekeyAfterRekeyAfterMessages() throws Exception {
         try (Harness h = Harness.pair()) {
             Node a = h.get(0);
