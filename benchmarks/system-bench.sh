@@ -34,7 +34,7 @@ if [ ! -x "$MODERN" ]; then
   echo "system-bench: ../shared/bin/wireguard-go-modern is absent: the modern wireguard-go is skipped" >&2
   impls=${impls//modern/}
 fi
-[ -f tun-linux/target/tun-linux.jar ] || { echo "system-bench: build first (./wgcni build)" >&2; exit 1; }
+[ -f jwg/target/jwg.jar ] || { echo "system-bench: build first (./wgcni build)" >&2; exit 1; }
 
 A=wgb-a B=wgb-b
 tmp=$(mktemp -d)

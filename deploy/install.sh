@@ -16,12 +16,12 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "install.sh: run as root" >&2; exit 1; }
-for m in cluster-manager node-manager tun-linux; do
+for m in cluster-manager node-manager jwg; do
   [ -f "$from/$m/target/$m.jar" ] || { echo "install.sh: $from/$m/target/$m.jar is missing: run ./wgcni build" >&2; exit 1; }
 done
 
 install -d "$prefix/bin"
-for m in cluster-manager node-manager tun-linux; do
+for m in cluster-manager node-manager jwg; do
   rm -rf "$prefix/$m/target"
   install -d "$prefix/$m/target/lib"
   install -m 0644 "$from/$m/target/$m.jar" "$prefix/$m/target/"

@@ -24,7 +24,7 @@ public final class TcpTransfer {
     }
 
     /** Accepts one connection on {@code server}, in the background, and returns the SHA-256 of all it carried. */
-    static CompletableFuture<String> digestOfNextConnection(ServerSocket server) {
+    public static CompletableFuture<String> digestOfNextConnection(ServerSocket server) {
         return CompletableFuture.supplyAsync(() -> {
             try (Socket s = server.accept(); InputStream in = s.getInputStream()) {
                 MessageDigest md = MessageDigest.getInstance("SHA-256");

@@ -1,4 +1,4 @@
-package io.wgcni.tun;
+package io.wgcni.jwg;
 
 import io.wgcni.wg.Skip;
 import io.wgcni.wg.crypto.Key;

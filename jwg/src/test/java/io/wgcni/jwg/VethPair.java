@@ -1,4 +1,4 @@
-package io.wgcni.tun;
+package io.wgcni.jwg;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

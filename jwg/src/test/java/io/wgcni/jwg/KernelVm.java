@@ -1,5 +1,7 @@
-package io.wgcni.tun;
+package io.wgcni.jwg;
 
+import io.wgcni.tun.Netns;
+import io.wgcni.tun.Root;
 import io.wgcni.wg.Skip;
 import io.wgcni.wg.crypto.Key;
 import io.wgcni.wg.crypto.X25519;

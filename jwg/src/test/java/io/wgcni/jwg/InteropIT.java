@@ -1,9 +1,11 @@
-package io.wgcni.tun;
+package io.wgcni.jwg;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.wgcni.tun.WireGuard.Impl;
+import io.wgcni.jwg.WireGuard.Impl;
+import io.wgcni.tun.Root;
+import io.wgcni.tun.TcpTransfer;
 import io.wgcni.wg.crypto.X25519;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;

@@ -1,14 +1,16 @@
-package io.wgcni.tun;
+package io.wgcni.jwg;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.wgcni.tun.WireGuard.Impl;
+import io.wgcni.jwg.WireGuard.Impl;
+import io.wgcni.tun.Netns;
+import io.wgcni.tun.Root;
 import io.wgcni.wg.crypto.X25519;
-import java.net.InetAddress;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
+import java.net.InetAddress;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
@@ -136,7 +138,7 @@ class JwgIT {
                     + net.in(net.a, "ip", "-6", "route");
             assertEquals(before, after, "addresses and routes as before");
             await("no jwg process for " + iface + " is left", () -> ProcessHandle.allProcesses()
-                .noneMatch(h -> h.info().commandLine().orElse("").contains("io.wgcni.tun.Jwg " + iface)));
+                .noneMatch(h -> h.info().commandLine().orElse("").contains(Jwg.class.getName() + " " + iface)));
         }
     }
 
@@ -163,7 +165,7 @@ class JwgIT {
             assertTrue(Files.exists(socket), "ready when the launcher returns");
             assertTrue(linkExists(net, net.a, iface));
             ProcessHandle daemon = ProcessHandle.allProcesses()
-                .filter(h -> h.info().commandLine().orElse("").contains("io.wgcni.tun.Jwg " + iface))
+                .filter(h -> h.info().commandLine().orElse("").contains(Jwg.class.getName() + " " + iface))
                 .findFirst().orElseThrow();
             daemon.destroy(); // SIGTERM
             await("the daemon exited", () -> !daemon.isAlive());

@@ -1,8 +1,10 @@
-package io.wgcni.tun;
+package io.wgcni.jwg;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.wgcni.tun.Netns;
+import io.wgcni.tun.TcpTransfer;
 import io.wgcni.wg.crypto.Key;
 import io.wgcni.wg.crypto.X25519;
 import java.io.OutputStream;

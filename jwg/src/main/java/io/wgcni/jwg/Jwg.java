@@ -1,5 +1,9 @@
-package io.wgcni.tun;
+package io.wgcni.jwg;
 
+import io.wgcni.tun.LinuxTun;
+import io.wgcni.tun.NettyBind;
+import io.wgcni.tun.Rehearsal;
+import io.wgcni.tun.UdpBind;
 import io.wgcni.wg.device.Device;
 import io.wgcni.wg.io.Bind;
 import io.wgcni.wg.time.SystemClock;

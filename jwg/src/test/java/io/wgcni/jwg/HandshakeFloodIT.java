@@ -1,10 +1,12 @@
-package io.wgcni.tun;
+package io.wgcni.jwg;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.wgcni.tun.WireGuard.Impl;
+import io.wgcni.jwg.WireGuard.Impl;
+import io.wgcni.tun.Netns;
+import io.wgcni.tun.Root;
 import io.wgcni.wg.crypto.Blake2s;
 import io.wgcni.wg.noise.Protocol;
 import java.io.IOException;
