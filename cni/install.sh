@@ -25,7 +25,7 @@ conf_dir=$prefix$conf_dir
 . "$src/../bin/jdk.sh"
 java_home=$(find_jdk install.sh) || exit 1
 
-jars=("$src/target/cni.jar")   # the whole class path: the plugin depends on the JDK only
+jars=("$src/target/cni.jar" "$src/target/lib/api.jar")   # the whole class path: api for its JDK-only Names and Framing
 for jar in "${jars[@]}"; do
   [ -f "$jar" ] || { echo "install.sh: $jar is missing: run ./wgcni build first" >&2; exit 1; }
 done

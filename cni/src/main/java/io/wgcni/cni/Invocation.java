@@ -1,10 +1,10 @@
 package io.wgcni.cni;
 
+import io.wgcni.api.node.Names;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * The CNI_* environment of one call, validated as the reference plugins' skel does: the variables each command
@@ -15,7 +15,6 @@ public record Invocation(
 
     public static final List<String> COMMANDS = List.of("ADD", "DEL", "CHECK", "GC", "STATUS", "VERSION");
 
-    private static final Pattern CONTAINER_ID = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.\\-]*");
     /** CNI_ARGS keys this plugin knows (passed to node-manager for the record); others need IgnoreUnknown. */
     private static final Set<String> KNOWN_ARGS = Set.of(
             "IgnoreUnknown", "K8S_POD_NAMESPACE", "K8S_POD_NAME", "K8S_POD_INFRA_CONTAINER_ID", "K8S_POD_UID");
@@ -83,29 +82,15 @@ public record Invocation(
     }
 
     static void validateContainerId(String id) throws CniException {
-        if (!CONTAINER_ID.matcher(id).matches()) {
-            throw new CniException(CniException.INVALID_ENVIRONMENT, "invalid characters in CNI_CONTAINERID", id);
+        String problem = Names.containerIdProblem(id);
+        if (problem != null) {
+            throw new CniException(CniException.INVALID_ENVIRONMENT, "CNI_CONTAINERID " + problem, id);
         }
     }
 
     /** Linux's rules for a link name (dev_valid_name), as the reference plugins check them. */
     static void validateInterfaceName(String name, String field, int code) throws CniException {
-        String problem = null;
-        if (name.isEmpty()) {
-            problem = "is empty";
-        } else if (name.length() > 15) {
-            problem = "is longer than 15 characters";
-        } else if (name.equals(".") || name.equals("..")) {
-            problem = "is . or ..";
-        } else {
-            for (int i = 0; i < name.length(); i++) {
-                char c = name.charAt(i);
-                if (c == '/' || c == ':' || Character.isWhitespace(c) || c < 0x21 || c > 0x7e) {
-                    problem = "contains an invalid character";
-                    break;
-                }
-            }
-        }
+        String problem = Names.interfaceNameProblem(name);
         if (problem != null) {
             throw new CniException(code, field + " \"" + name + "\" " + problem);
         }

@@ -1,8 +1,7 @@
 package io.wgcni.cni;
 
-import java.io.EOFException;
+import io.wgcni.api.node.Framing;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ClosedChannelException;
@@ -11,9 +10,9 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One call to node-manager over its CNI socket: connect, one request frame, one response frame (node.proto; a
- * frame is a 4-byte big-endian length and the message, as api's Frames writes it). No gRPC: the plugin is a
- * process per call and a gRPC client costs about 0.4 s to start.
+ * One call to node-manager over its CNI socket: connect, one request frame, one response frame (node.proto, in
+ * api's {@link Framing}, as node-manager frames them). No gRPC: the plugin is a process per call and a gRPC
+ * client costs about 0.4 s to start.
  */
 public final class NodeClient {
     /** node-manager gone unresponsive; a runtime's own CNI timeouts are of this order too. */
@@ -49,9 +48,6 @@ public final class NodeClient {
         }
     }
 
-    /** Larger answers are refused (api's Frames.MAX_FRAME). */
-    static final int MAX_FRAME = 1 << 20;
-
     /** Sends one encoded CniRequest and returns the decoded CniResponse. */
     NodeMessages.Response call(byte[] request) throws UnreachableException {
         SocketChannel channel;
@@ -78,15 +74,8 @@ public final class NodeClient {
                         + describe(e), e, true);
             }
             watchdog.start();
-            ByteBuffer frame = ByteBuffer.allocate(4 + request.length).putInt(request.length).put(request).flip();
-            while (frame.hasRemaining()) {
-                channel.write(frame);
-            }
-            int length = readFully(channel, ByteBuffer.allocate(4)).getInt(0);
-            if (length < 0 || length > MAX_FRAME) {
-                throw new IOException("bad frame length " + Integer.toUnsignedString(length));
-            }
-            return NodeMessages.response(readFully(channel, ByteBuffer.allocate(length)).array());
+            Framing.write(channel, request);
+            return NodeMessages.response(Framing.read(channel));
         } catch (NodeMessages.MalformedException e) {
             throw new UnreachableException("node-manager sent a malformed answer on " + socket + ": "
                     + e.getMessage(), e);
@@ -98,16 +87,6 @@ public final class NodeClient {
         } finally {
             watchdog.interrupt();
         }
-    }
-
-    private static ByteBuffer readFully(SocketChannel channel, ByteBuffer buffer) throws IOException {
-        while (buffer.hasRemaining()) {
-            if (channel.read(buffer) < 0) {
-                throw new EOFException("connection closed after " + buffer.position() + " of "
-                        + buffer.capacity() + " bytes");
-            }
-        }
-        return buffer;
     }
 
     private static String describe(IOException e) {

@@ -29,10 +29,10 @@ class FramesTest {
 
     @Test
     void refusesOversizedAndTruncatedFrames() {
-        byte[] huge = ByteBuffer.allocate(4).putInt(Frames.MAX_FRAME + 1).array();
+        byte[] huge = ByteBuffer.allocate(4).putInt(Framing.MAX_FRAME + 1).array();
         IOException e = assertThrows(IOException.class,
                 () -> Frames.read(Channels.newChannel(new ByteArrayInputStream(huge)), CniRequest.parser()));
-        assertEquals("bad frame length " + (Frames.MAX_FRAME + 1), e.getMessage());
+        assertEquals("bad frame length " + (Framing.MAX_FRAME + 1), e.getMessage());
         byte[] truncated = ByteBuffer.allocate(6).putInt(10).array();
         assertThrows(EOFException.class,
                 () -> Frames.read(Channels.newChannel(new ByteArrayInputStream(truncated)), CniRequest.parser()));

@@ -1,5 +1,6 @@
 package io.wgcni.node.attach;
 
+import io.wgcni.api.node.Names;
 import io.wgcni.node.attach.AttachmentException.Kind;
 import io.wgcni.node.attach.AttachmentStore.Attachment;
 import io.wgcni.node.attach.Sandbox.Addressing;
@@ -612,21 +613,18 @@ public final class Attachments implements AutoCloseable {
         }
     }
 
+    /** The plugin's rules, from api's {@link Names}: every client of the node API is held to what CNI allows. */
     private static void validateId(String id) throws AttachmentException {
-        if (id.isEmpty()) {
-            throw invalid("container_id: empty");
-        }
-        if (id.length() > 256 || id.chars().anyMatch(c -> c < 0x21 || c == 0x7f)) {
-            throw invalid("container_id: at most 256 printable characters without spaces");
+        String problem = Names.containerIdProblem(id);
+        if (problem != null) {
+            throw invalid("container_id: " + problem);
         }
     }
 
-    /** The kernel's rule (dev_valid_name): 1 to 15 bytes, not "." or "..", no '/', ':' or whitespace. */
-    static void validateIfname(String ifname) throws AttachmentException {
-        if (ifname.isEmpty() || ifname.length() > 15 || ifname.equals(".") || ifname.equals("..")
-                || ifname.chars().anyMatch(c -> c <= 0x20 || c >= 0x7f || c == '/' || c == ':')) {
-            throw invalid("ifname: '" + ifname + "' is not a valid interface name (1 to 15 characters, no '/', ':'"
-                    + " or spaces)");
+    private static void validateIfname(String ifname) throws AttachmentException {
+        String problem = Names.interfaceNameProblem(ifname);
+        if (problem != null) {
+            throw invalid("ifname: " + problem);
         }
     }
 

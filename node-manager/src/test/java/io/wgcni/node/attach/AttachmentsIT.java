@@ -237,6 +237,9 @@ class AttachmentsIT {
         String ns = node.container("a");
         assertInvalid(() -> attachments.attach(attach("", ns, "eth0")), "container_id");
         assertInvalid(() -> attachments.attach(attach("ctr a", ns, "eth0")), "container_id");
+        // Held to the plugin's rule (api's Names), which the node API once let through.
+        assertInvalid(() -> attachments.attach(attach("-ctr", ns, "eth0")), "container_id");
+        assertInvalid(() -> attachments.attach(attach("ctr+a", ns, "eth0")), "container_id");
         assertInvalid(() -> attachments.attach(attach("ctr-a", ns, "")), "ifname");
         assertInvalid(() -> attachments.attach(attach("ctr-a", ns, "sixteen-chars-xx")), "ifname");
         assertInvalid(() -> attachments.attach(attach("ctr-a", ns, "eth/0")), "ifname");
