@@ -7,15 +7,11 @@ import io.wgcni.tun.Netns;
 import io.wgcni.tun.TcpTransfer;
 import io.wgcni.wg.crypto.Key;
 import io.wgcni.wg.crypto.X25519;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.util.HexFormat;
-import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -171,23 +167,12 @@ class KernelIT {
             }
         }
         long start = System.nanoTime();
-        MessageDigest md = MessageDigest.getInstance("SHA-256");
+        String sent;
         try (Socket client = connected) {
-            OutputStream out = client.getOutputStream();
-            Random random = new Random(bytes);
-            byte[] buf = new byte[1 << 16];
-            for (long left = bytes; left > 0; ) {
-                random.nextBytes(buf);
-                int n = (int) Math.min(buf.length, left);
-                out.write(buf, 0, n);
-                md.update(buf, 0, n);
-                left -= n;
-            }
-            client.shutdownOutput();
+            sent = TcpTransfer.send(client, bytes);
             client.setSoTimeout(120_000);
             client.getInputStream().readAllBytes(); // until the guest's nc closes
         }
-        String sent = HexFormat.of().formatHex(md.digest());
         String received = "";
         for (long deadline = System.nanoTime() + 60_000_000_000L; System.nanoTime() < deadline; Thread.sleep(200)) {
             received = vm.sh("cat /tmp/rx.sum 2>/dev/null || true").strip();

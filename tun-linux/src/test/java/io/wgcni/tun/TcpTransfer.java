@@ -52,26 +52,40 @@ public final class TcpTransfer {
                 s.connect(new InetSocketAddress(address, port), 10_000);
                 return s;
             });
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
             try (client) {
-                OutputStream out = client.getOutputStream();
-                Random random = new Random(bytes);
-                byte[] buf = new byte[1 << 16];
-                for (long left = bytes; left > 0; ) {
-                    random.nextBytes(buf);
-                    int n = (int) Math.min(buf.length, left);
-                    out.write(buf, 0, n);
-                    md.update(buf, 0, n);
-                    left -= n;
-                }
-                client.shutdownOutput();
+                String sent = send(client, bytes);
                 String got = received.get(120, TimeUnit.SECONDS);
                 double seconds = (System.nanoTime() - start) / 1e9;
-                return new Result(HexFormat.of().formatHex(md.digest()), got, bytes, seconds);
+                return new Result(sent, got, bytes, seconds);
             } catch (IOException e) {
                 received.cancel(true);
                 throw e;
             }
         }
+    }
+
+    /**
+     * Writes {@code bytes} pseudo-random bytes (seeded with their count) to {@code client} and shuts its output
+     * down; returns their SHA-256, in hex, for the receiver's to be compared with.
+     */
+    public static String send(Socket client, long bytes) throws IOException {
+        MessageDigest md;
+        try {
+            md = MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
+        }
+        OutputStream out = client.getOutputStream();
+        Random random = new Random(bytes);
+        byte[] buf = new byte[1 << 16];
+        for (long left = bytes; left > 0; ) {
+            random.nextBytes(buf);
+            int n = (int) Math.min(buf.length, left);
+            out.write(buf, 0, n);
+            md.update(buf, 0, n);
+            left -= n;
+        }
+        client.shutdownOutput();
+        return HexFormat.of().formatHex(md.digest());
     }
 }
