@@ -1,12 +1,15 @@
 package io.wgcni.cni;
 
+import static io.wgcni.cni.PluginProcess.PLUGIN;
+import static io.wgcni.cni.PluginProcess.conf;
+import static io.wgcni.cni.PluginProcess.env;
+import static io.wgcni.cni.PluginProcess.errorCode;
+import static io.wgcni.cni.PluginProcess.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -14,52 +17,18 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The installed executable (target/wireguard, put there by install.sh at package time) run as a runtime runs it:
- * a process with only the CNI variables in its environment (no PATH, no JAVA_HOME). Without node-manager; the
- * calls that reach it are in NodeManagerIT.
+ * The installed executable ({@link PluginProcess}) run as a runtime runs it, without node-manager: the calls that
+ * reach one are e2e's (PluginClusterIT, and under podman and containerd).
  */
 class PluginIT {
-    static final Path PLUGIN = Path.of(System.getProperty("wgcni.cni.plugin", "target/wireguard"));
     private static final String MISSING = "/nonexistent/wgcni-cni-it.sock";
-
-    static Sh.Result plugin(Path plugin, Map<String, String> env, String stdin) throws Exception {
-        return Sh.exec(env, true, Podman.utf8(stdin), List.of(plugin.toString()));
-    }
-
-    static Map<String, String> env(String command, String netns) {
-        Map<String, String> env = new HashMap<>();
-        env.put("CNI_COMMAND", command);
-        env.put("CNI_CONTAINERID", "cnit1");
-        if (netns != null) {
-            env.put("CNI_NETNS", netns);
-        }
-        env.put("CNI_IFNAME", "eth0");
-        env.put("CNI_PATH", "/opt/cni/bin");
-        return env;
-    }
-
-    static String conf(String version, String socket) {
-        return "{\"cniVersion\":\"" + version + "\",\"name\":\"wgnet\",\"type\":\"wireguard\",\"socket\":\""
-                + socket + "\"}";
-    }
-
-    /** Exactly one JSON error object on stdout, with the code; the log on stderr. */
-    static long errorCode(Sh.Result r) throws Exception {
-        assertEquals(1, r.status(), Podman.text(r));
-        assertTrue(r.stdout().endsWith("}\n") && r.stdout().indexOf('\n') == r.stdout().length() - 1,
-                "one line of JSON on stdout: " + r.stdout());
-        @SuppressWarnings("unchecked")
-        Map<String, Object> error = (Map<String, Object>) Json.parse(r.stdout());
-        assertTrue(r.stderr().contains("wireguard: "), "logged on stderr: " + r.stderr());
-        return (Long) error.get("code");
-    }
 
     @ParameterizedTest
     @ValueSource(strings = {"0.4.0", "1.0.0", "1.1.0"})
     void versionWithPodmansDummyVariables(String version) throws Exception {
-        Sh.Result r = plugin(PLUGIN, Map.of("CNI_COMMAND", "VERSION", "CNI_NETNS", "dummy", "CNI_IFNAME", "dummy",
+        Sh.Result r = run(PLUGIN, Map.of("CNI_COMMAND", "VERSION", "CNI_NETNS", "dummy", "CNI_IFNAME", "dummy",
                 "CNI_PATH", "dummy"), "{\"cniVersion\":\"" + version + "\"}");
-        assertEquals(0, r.status(), Podman.text(r));
+        assertEquals(0, r.status(), Sh.text(r));
         assertEquals("{\"cniVersion\":\"" + version + "\",\"supportedVersions\":[\"0.4.0\",\"1.0.0\",\"1.1.0\"]}\n",
                 r.stdout());
         assertEquals("", r.stderr(), "nothing on stderr: JVM warnings would reach the runtime's log");
@@ -67,27 +36,27 @@ class PluginIT {
 
     @Test
     void invalidJsonIsCode6() throws Exception {
-        assertEquals(6, errorCode(plugin(PLUGIN, env("ADD", "/proc/self/ns/net"), "{\"cniVersion\":")));
+        assertEquals(6, errorCode(run(PLUGIN, env("ADD", "/proc/self/ns/net"), "{\"cniVersion\":")));
     }
 
     @Test
     void missingVariablesAreCode4() throws Exception {
         Map<String, String> env = env("ADD", null);
-        Sh.Result r = plugin(PLUGIN, env, conf("1.0.0", MISSING));
+        Sh.Result r = run(PLUGIN, env, conf("1.0.0", MISSING));
         assertEquals(4, errorCode(r));
         assertTrue(r.stdout().contains("CNI_NETNS"), r.stdout());
-        assertEquals(4, errorCode(plugin(PLUGIN, Map.of(), conf("1.0.0", MISSING))));
+        assertEquals(4, errorCode(run(PLUGIN, Map.of(), conf("1.0.0", MISSING))));
     }
 
     @Test
     void unreachableNodeManager() throws Exception {
         for (String version : Result.SUPPORTED_VERSIONS) {
-            assertEquals(11, errorCode(plugin(PLUGIN, env("ADD", "/proc/self/ns/net"), conf(version, MISSING))));
-            assertEquals(11, errorCode(plugin(PLUGIN, env("DEL", "/proc/self/ns/net"), conf(version, MISSING))));
+            assertEquals(11, errorCode(run(PLUGIN, env("ADD", "/proc/self/ns/net"), conf(version, MISSING))));
+            assertEquals(11, errorCode(run(PLUGIN, env("DEL", "/proc/self/ns/net"), conf(version, MISSING))));
         }
-        assertEquals(11, errorCode(plugin(PLUGIN, env("GC", null), conf("1.1.0", MISSING)
+        assertEquals(11, errorCode(run(PLUGIN, env("GC", null), conf("1.1.0", MISSING)
                 .replace("}", ",\"cni.dev/valid-attachments\":[]}"))));
-        assertEquals(50, errorCode(plugin(PLUGIN, Map.of("CNI_COMMAND", "STATUS", "CNI_PATH", "/opt/cni/bin"),
+        assertEquals(50, errorCode(run(PLUGIN, Map.of("CNI_COMMAND", "STATUS", "CNI_PATH", "/opt/cni/bin"),
                 conf("1.1.0", MISSING))));
     }
 
@@ -95,8 +64,8 @@ class PluginIT {
     void repeatedDelWithoutNetnsSucceedsWithoutNodeManager() throws Exception {
         for (String version : Result.SUPPORTED_VERSIONS) {
             for (int i = 0; i < 2; i++) {
-                Sh.Result r = plugin(PLUGIN, env("DEL", null), conf(version, MISSING));
-                assertEquals(0, r.status(), Podman.text(r));
+                Sh.Result r = run(PLUGIN, env("DEL", null), conf(version, MISSING));
+                assertEquals(0, r.status(), Sh.text(r));
                 assertEquals("", r.stdout());
             }
         }
@@ -118,8 +87,8 @@ class PluginIT {
         assertEquals("{}", Files.readString(conflist), "an existing configuration is never overwritten");
 
         // AOTMode=on makes the JVM fail when it cannot use the cache.
-        Sh.Result r = plugin(bin.resolve("wireguard"), Map.of("CNI_COMMAND", "VERSION",
+        Sh.Result r = run(bin.resolve("wireguard"), Map.of("CNI_COMMAND", "VERSION",
                 "JDK_JAVA_OPTIONS", "-XX:AOTMode=on"), "{\"cniVersion\":\"1.0.0\"}");
-        assertEquals(0, r.status(), "the AOT cache is used: " + Podman.text(r));
+        assertEquals(0, r.status(), "the AOT cache is used: " + Sh.text(r));
     }
 }

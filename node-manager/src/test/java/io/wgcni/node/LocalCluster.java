@@ -13,6 +13,7 @@ import io.wgcni.api.node.v1.CniResponse;
 import io.wgcni.api.node.v1.AttachResponse;
 import io.wgcni.api.node.v1.DetachRequest;
 import io.wgcni.api.node.v1.NodeGrpc;
+import io.wgcni.wg.Skip;
 import java.io.IOException;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
@@ -59,6 +60,22 @@ public final class LocalCluster implements AutoCloseable {
 
     private LocalCluster(Path work) {
         this.work = work;
+    }
+
+    /** Skips the caller, saying why, as non-root or where the daemons are not packaged. */
+    public static void assumeBuilt() {
+        Skip.unlessRoot("the cluster runs node-managers in network namespaces");
+        Path root = new LocalCluster(Path.of(".")).root;
+        for (String file : List.of("bin/node-manager", "node-manager/target/node-manager.jar",
+                "cluster-manager/target/cluster-manager.jar")) {
+            Skip.unlessExists(root.resolve(file), Skip.Reason.NOT_BUILT,
+                    root.resolve(file) + " is missing: package node-manager and cluster-manager first");
+        }
+    }
+
+    /** The random part of every name this cluster makes: a test's own links can carry it too. */
+    public String tag() {
+        return tag;
     }
 
     /** The hub, the cluster-manager and {@code nodes} running node-managers, each ready to attach. */
@@ -337,6 +354,11 @@ public final class LocalCluster implements AutoCloseable {
             return this;
         }
 
+        /** The node's address on the underlay, where its WireGuard and any port it publishes listen. */
+        public String underlayAddress() {
+            return UNDERLAY + "." + index;
+        }
+
         public NodeProcess awaitReady() throws Exception {
             awaitLog(log, "node-manager ready", logOffset, 60, process);
             return this;
@@ -459,7 +481,7 @@ public final class LocalCluster implements AutoCloseable {
         throw new AssertionError("no \"" + line + "\" within " + seconds + " s:\n" + tail(log));
     }
 
-    static String tail(Path log) throws IOException {
+    public static String tail(Path log) throws IOException {
         if (!Files.exists(log)) {
             return "(no log)";
         }

@@ -1,19 +1,24 @@
-package io.wgcni.cni;
+package io.wgcni.e2e;
+
+import static io.wgcni.cni.PluginProcess.PLUGIN;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
-import io.wgcni.cni.cri.PodSandboxConfig;
-import io.wgcni.cni.cri.PodSandboxMetadata;
-import io.wgcni.cni.cri.PodSandboxStatusRequest;
-import io.wgcni.cni.cri.PodSandboxStatusResponse;
-import io.wgcni.cni.cri.RemovePodSandboxRequest;
-import io.wgcni.cni.cri.RunPodSandboxRequest;
-import io.wgcni.cni.cri.RuntimeServiceGrpc;
-import io.wgcni.cni.cri.StopPodSandboxRequest;
-import io.wgcni.cni.cri.VersionRequest;
+import io.wgcni.cni.Json;
+import io.wgcni.cni.Sh;
+import io.wgcni.e2e.cri.PodSandboxConfig;
+import io.wgcni.e2e.cri.PodSandboxMetadata;
+import io.wgcni.e2e.cri.PodSandboxStatusRequest;
+import io.wgcni.e2e.cri.PodSandboxStatusResponse;
+import io.wgcni.e2e.cri.RemovePodSandboxRequest;
+import io.wgcni.e2e.cri.RunPodSandboxRequest;
+import io.wgcni.e2e.cri.RuntimeServiceGrpc;
+import io.wgcni.e2e.cri.StopPodSandboxRequest;
+import io.wgcni.e2e.cri.VersionRequest;
+import io.wgcni.node.LocalCluster;
 import io.wgcni.wg.Skip;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -117,7 +122,7 @@ final class Containerd implements AutoCloseable {
         for (String plugin : List.of("bridge", "host-local", "loopback", "portmap", "bandwidth")) {
             Files.createSymbolicLink(pluginDir.resolve(plugin), Path.of("/usr/lib/cni", plugin));
         }
-        Path install = PluginIT.PLUGIN.toAbsolutePath().getParent().getParent().resolve("install.sh");
+        Path install = PLUGIN.toAbsolutePath().getParent().getParent().resolve("install.sh");
         Sh.run(install.toString(), "--bin-dir", pluginDir.toString(), "--no-conf");
         network(conflist);
         String cri = "[plugins.\"io.containerd.grpc.v1.cri\"";
@@ -178,7 +183,8 @@ final class Containerd implements AutoCloseable {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (true) {
             if (!process.isAlive()) {
-                throw new AssertionError("containerd exited (" + process.exitValue() + "):\n" + Cluster.tail(log));
+                throw new AssertionError("containerd exited (" + process.exitValue() + "):\n"
+                        + LocalCluster.tail(log));
             }
             try {
                 if (Files.exists(socket)) {
@@ -188,7 +194,7 @@ final class Containerd implements AutoCloseable {
             } catch (io.grpc.StatusRuntimeException notYet) {
                 if (System.nanoTime() > deadline) {
                     throw new AssertionError("containerd's CRI did not answer within 60 s: " + notYet + "\n"
-                            + Cluster.tail(log));
+                            + LocalCluster.tail(log));
                 }
             }
             Thread.sleep(100);
@@ -216,7 +222,7 @@ final class Containerd implements AutoCloseable {
                         .setUid(java.util.UUID.randomUUID().toString()))
                 .setHostname(name)
                 .setLogDirectory(dir.resolve("logs").resolve(name).toString())
-                .setLinux(io.wgcni.cni.cri.LinuxPodSandboxConfig.newBuilder().setCgroupParent("/" + cgroup));
+                .setLinux(io.wgcni.e2e.cri.LinuxPodSandboxConfig.newBuilder().setCgroupParent("/" + cgroup));
     }
 
     String runPodSandbox(PodSandboxConfig.Builder config) {

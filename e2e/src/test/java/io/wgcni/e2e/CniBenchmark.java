@@ -1,5 +1,7 @@
-package io.wgcni.cni;
+package io.wgcni.e2e;
 
+import io.wgcni.cni.Sh;
+import io.wgcni.node.LocalCluster;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,7 +16,7 @@ import java.util.concurrent.Future;
 
 /**
  * ADD and DEL latency of the plugin against a real node-manager, beside the reference bridge + host-local
- * plugins in the same run: each call a process, timed from exec to exit, as a runtime sees it. Run by bench.sh.
+ * plugins in the same run: each call a process, timed from exec to exit, as a runtime sees it. Run by cni/bench.sh.
  * Both plugins run under {@code nsenter --net=} into a namespace of the benchmark's (bridge puts its bridge in
  * the namespace it runs in), so both pay the same launcher overhead.
  */
@@ -34,15 +36,15 @@ public final class CniBenchmark {
     public static void main(String[] args) throws Exception {
         Path plugin = Path.of(args.length > 0 ? args[0] : "target/wireguard").toAbsolutePath();
         Path work = Files.createTempDirectory("cn-bench");
-        try (Cluster cluster = Cluster.start(work, 1)) {
-            String host = cluster.containerNamespace();
+        try (LocalCluster cluster = LocalCluster.start(work, 1)) {
+            String host = cluster.emptyNamespace();
             Plugin wireguard = new Plugin("wireguard (wgcni)", plugin, "{\"cniVersion\":\"1.0.0\",\"name\":\"cnbench\","
                     + "\"type\":\"wireguard\",\"socket\":\"" + cluster.node(1).cniSocket + "\"}", host, Map.of());
             Plugin noAot = new Plugin("wireguard (wgcni), AOT cache off", plugin, wireguard.conf(), host, AOT_OFF);
             Plugin bridge = new Plugin("bridge + host-local", Path.of("/usr/lib/cni/bridge"),
-                    "{\"cniVersion\":\"1.0.0\",\"name\":\"cnbench\",\"type\":\"bridge\",\"bridge\":\"" + cluster.tag
-                    + "b\",\"isGateway\":true,\"ipam\":{\"type\":\"host-local\",\"subnet\":\"10.232.0.0/16\","
-                    + "\"dataDir\":\"" + work.resolve("ipam") + "\"}}", host, Map.of());
+                    "{\"cniVersion\":\"1.0.0\",\"name\":\"cnbench\",\"type\":\"bridge\",\"bridge\":\"cn"
+                    + cluster.tag() + "b\",\"isGateway\":true,\"ipam\":{\"type\":\"host-local\","
+                    + "\"subnet\":\"10.232.0.0/16\",\"dataDir\":\"" + work.resolve("ipam") + "\"}}", host, Map.of());
             double[] version = floor(plugin);
             List<String> rows = new ArrayList<>();
             for (Plugin p : List.of(wireguard, noAot, bridge)) {
@@ -73,7 +75,7 @@ public final class CniBenchmark {
                 Map<String, String> env = new HashMap<>(mode == 0 ? Map.of() : AOT_OFF);
                 env.put("CNI_COMMAND", "VERSION");
                 long start = System.nanoTime();
-                Sh.Result r = Sh.exec(env, true, Podman.utf8("{\"cniVersion\":\"1.0.0\"}"), List.of(plugin.toString()));
+                Sh.Result r = Sh.exec(env, true, Sh.utf8("{\"cniVersion\":\"1.0.0\"}"), List.of(plugin.toString()));
                 t[mode][i] = (System.nanoTime() - start) / 1e6;
                 check(r, "VERSION");
             }
@@ -81,10 +83,10 @@ public final class CniBenchmark {
         return new double[] {pct(t[0], 50), pct(t[1], 50)};
     }
 
-    private static Figures measure(Cluster cluster, Plugin p) throws Exception {
+    private static Figures measure(LocalCluster cluster, Plugin p) throws Exception {
         List<String> containers = new ArrayList<>();
         for (int i = 0; i < RUNS + CONCURRENT; i++) {
-            containers.add(cluster.containerNamespace());
+            containers.add(cluster.emptyNamespace());
         }
         double[] add = new double[RUNS];
         double[] del = new double[RUNS];
@@ -128,7 +130,7 @@ public final class CniBenchmark {
         env.put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
         env.putAll(p.env());
         long start = System.nanoTime();
-        Sh.Result r = Sh.exec(env, true, Podman.utf8(p.conf()), List.of("nsenter", "--net=/run/netns/" + p.hostNetns(),
+        Sh.Result r = Sh.exec(env, true, Sh.utf8(p.conf()), List.of("nsenter", "--net=/run/netns/" + p.hostNetns(),
                 p.executable().toString()));
         double ms = (System.nanoTime() - start) / 1e6;
         check(r, p.name() + " " + command + " " + container);

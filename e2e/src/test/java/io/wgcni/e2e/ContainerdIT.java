@@ -1,5 +1,6 @@
-package io.wgcni.cni;
+package io.wgcni.e2e;
 
+import static io.wgcni.cni.PluginProcess.PLUGIN;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -15,8 +16,11 @@ import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.wgcni.api.node.v1.ListPeersRequest;
 import io.wgcni.api.node.v1.NodeGrpc;
 import io.wgcni.api.node.v1.StatusRequest;
-import io.wgcni.cni.cri.PortMapping;
-import io.wgcni.cni.cri.PodSandboxState;
+import io.wgcni.cni.PluginProcess;
+import io.wgcni.cni.Sh;
+import io.wgcni.e2e.cri.PodSandboxState;
+import io.wgcni.e2e.cri.PortMapping;
+import io.wgcni.node.LocalCluster;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -45,7 +49,7 @@ import org.opentest4j.TestAbortedException;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ContainerdIT {
     private Path work;
-    private Cluster cluster;
+    private LocalCluster cluster;
     private final List<Containerd> runtimes = new ArrayList<>();
     /** Why this machine cannot run these tests, or null: each test then skips with it (an aborted @BeforeAll
      *  would leave the tests out of the report). */
@@ -53,7 +57,7 @@ class ContainerdIT {
 
     /** examples/10-wgcni-k8s.conflist (the plugin, portmap, bandwidth) with the node's socket. */
     static String conflist(Path cniSocket) throws java.io.IOException {
-        Path example = PluginIT.PLUGIN.toAbsolutePath().getParent().getParent()
+        Path example = PLUGIN.toAbsolutePath().getParent().getParent()
                 .resolve("examples/10-wgcni-k8s.conflist");
         String text = Files.readString(example);
         assertTrue(text.contains("/run/wgcni/cni.sock"), example + " names the default socket");
@@ -64,14 +68,14 @@ class ContainerdIT {
     void start() throws Exception {
         try {
             Containerd.assumeInstalled();
-            Cluster.assumeBuilt();
+            LocalCluster.assumeBuilt();
             io.wgcni.wg.Skip.unlessCommands("iperf3", "iperf3");
         } catch (TestAbortedException e) {
             missing = e.getMessage();
             return;
         }
         work = Files.createTempDirectory("cn-ctrd");
-        cluster = Cluster.start(work.resolve("cluster"), 2);
+        cluster = LocalCluster.start(work.resolve("cluster"), 2);
         for (int n = 1; n <= 2; n++) {
             runtimes.add(Containerd.start(work.resolve("ctrd" + n), cluster.node(n).netns,
                     conflist(cluster.node(n).cniSocket)));
@@ -106,7 +110,7 @@ class ContainerdIT {
     private Held held(int node) throws Exception {
         EpollEventLoopGroup group = new EpollEventLoopGroup(1);
         ManagedChannel channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(
-                cluster.node(node).apiSocket.toString())).channelType(EpollDomainSocketChannel.class)
+                cluster.node(node).socket.toString())).channelType(EpollDomainSocketChannel.class)
                 .eventLoopGroup(group).usePlaintext().build();
         try {
             var stub = NodeGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
@@ -141,7 +145,7 @@ class ContainerdIT {
         assertEquals(new Held(before1.attachments + 1, before1.peers + 1), held(1));
 
         Sh.Result r = ping(ctrd(1).netnsPath(a), ipB);
-        assertEquals(0, r.status(), Podman.text(r));
+        assertEquals(0, r.status(), Sh.text(r));
         assertFalse(r.stdout().contains(" 100% packet loss"), r.stdout());
 
         // kubelet stops a sandbox at least once before removing it, and may stop it again: each DEL succeeds.
@@ -172,14 +176,14 @@ class ContainerdIT {
 
         ctrd(1).stopDaemon();
         Sh.Result during = ping(nsA, ipB);
-        assertEquals(0, during.status(), "traffic goes on while containerd is down: " + Podman.text(during));
+        assertEquals(0, during.status(), "traffic goes on while containerd is down: " + Sh.text(during));
         ctrd(1).launch();
 
         var status = ctrd(1).status(a).getStatus();
         assertEquals(PodSandboxState.SANDBOX_READY, status.getState());
         assertEquals(ipA, status.getNetwork().getIp(), "the restarted containerd reports the same address");
         Sh.Result after = ping(nsA, ipB);
-        assertEquals(0, after.status(), Podman.text(after));
+        assertEquals(0, after.status(), Sh.text(after));
         // DEL after the restart runs from libcni's cached result (kept in containerd's /var/lib/cni).
         ctrd(1).stopPodSandbox(a);
         ctrd(1).removePodSandbox(a);
@@ -192,7 +196,7 @@ class ContainerdIT {
     @Order(3)
     void aHostPortReachesThePodThroughPortmapAndGoesAwayWithIt() throws Exception {
         Held before = held(1);
-        String node1 = Cluster.UNDERLAY + ".1";
+        String node1 = cluster.node(1).underlayAddress();
         String a = ctrd(1).runPodSandbox(ctrd(1).pod("iperf-a").addPortMappings(PortMapping.newBuilder()
                 .setContainerPort(5201).setHostPort(18080)));
         String nsA = ctrd(1).netnsPath(a);
@@ -202,19 +206,19 @@ class ContainerdIT {
             awaitListening(nsA, 5201);
             // From the node itself (OUTPUT) and from the other node (PREROUTING), as kube-proxy users expect.
             for (String from : List.of(cluster.node(1).netns, cluster.node(2).netns)) {
-                Sh.Result r = Cluster.in(from, "iperf3", "-c", node1, "-p", "18080", "-t", "1", "-f", "m");
-                assertEquals(0, r.status(), "hostPort 18080 from " + from + ": " + Podman.text(r));
+                Sh.Result r = Sh.in(from, "iperf3", "-c", node1, "-p", "18080", "-t", "1", "-f", "m");
+                assertEquals(0, r.status(), "hostPort 18080 from " + from + ": " + Sh.text(r));
                 assertTrue(r.stdout().contains("receiver"), r.stdout());
             }
             // A second pod asking for the same hostPort: CNI's portmap does not arbitrate (kubelet's scheduler
             // does); the pod starts, and the first rule keeps the port until its pod goes.
             String b = ctrd(1).runPodSandbox(ctrd(1).pod("iperf-b").addPortMappings(PortMapping.newBuilder()
                     .setContainerPort(5201).setHostPort(18080)));
-            Sh.Result first = Cluster.in(cluster.node(2).netns, "iperf3", "-c", node1, "-p", "18080", "-t", "1");
-            assertEquals(0, first.status(), "the first pod keeps hostPort 18080: " + Podman.text(first));
+            Sh.Result first = Sh.in(cluster.node(2).netns, "iperf3", "-c", node1, "-p", "18080", "-t", "1");
+            assertEquals(0, first.status(), "the first pod keeps hostPort 18080: " + Sh.text(first));
             ctrd(1).stopPodSandbox(b);
             ctrd(1).removePodSandbox(b);
-            assertEquals(0, Cluster.in(cluster.node(2).netns, "iperf3", "-c", node1, "-p", "18080", "-t", "1")
+            assertEquals(0, Sh.in(cluster.node(2).netns, "iperf3", "-c", node1, "-p", "18080", "-t", "1")
                     .status(), "removing the second pod leaves the first one's mapping");
         } finally {
             server.destroy();
@@ -223,7 +227,7 @@ class ContainerdIT {
         ctrd(1).stopPodSandbox(a);
         ctrd(1).removePodSandbox(a);
         assertEquals(before, held(1));
-        String nat = Cluster.in(cluster.node(1).netns, "iptables-save", "-t", "nat").stdout();
+        String nat = Sh.in(cluster.node(1).netns, "iptables-save", "-t", "nat").stdout();
         assertFalse(nat.contains("18080"), "portmap's DEL removed its rules:\n" + nat);
     }
 
@@ -266,15 +270,15 @@ class ContainerdIT {
         // The plugin declares no capability, so containerd sends it no runtimeConfig; a runtime may still send
         // one, of shapes nobody defined. The specification: ignore what you do not understand.
         Held before = held(1);
-        String ns = "/var/run/netns/" + cluster.containerNamespace();
+        String ns = "/var/run/netns/" + cluster.emptyNamespace();
         String conf = "{\"cniVersion\":\"1.0.0\",\"name\":\"wgcni\",\"type\":\"wireguard\",\"socket\":\""
                 + cluster.node(1).cniSocket + "\",\"runtimeConfig\":{\"portMappings\":{\"not\":\"a list\"},"
                 + "\"bandwidth\":[1,2],\"io.example/future\":{\"x\":null}}}";
-        Sh.Result add = PluginIT.plugin(PluginIT.PLUGIN, PluginIT.env("ADD", ns), conf);
-        assertEquals(0, add.status(), Podman.text(add));
+        Sh.Result add = PluginProcess.run(PLUGIN, PluginProcess.env("ADD", ns), conf);
+        assertEquals(0, add.status(), Sh.text(add));
         assertEquals(before.attachments + 1, held(1).attachments);
-        Sh.Result del = PluginIT.plugin(PluginIT.PLUGIN, PluginIT.env("DEL", ns), conf);
-        assertEquals(0, del.status(), Podman.text(del));
+        Sh.Result del = PluginProcess.run(PLUGIN, PluginProcess.env("DEL", ns), conf);
+        assertEquals(0, del.status(), Sh.text(del));
         assertEquals(before, held(1));
     }
 
@@ -283,7 +287,7 @@ class ContainerdIT {
     void runPodSandboxLatencyBesideTheReferenceBridgePlugin() throws Exception {
         int runs = Integer.getInteger("wgcni.cri.runs", 10);
         List<Long> ours = timeRunPodSandbox(ctrd(1), runs);
-        String netns = cluster.containerNamespace();
+        String netns = cluster.emptyNamespace();
         try (Containerd bridge = Containerd.start(work.resolve("ctrd-bridge"), netns,
                 "{\"cniVersion\":\"1.0.0\",\"name\":\"bridge\",\"plugins\":[{\"type\":\"bridge\",\"bridge\":\"cnbr0\","
                         + "\"isGateway\":true,\"ipMasq\":false,\"ipam\":{\"type\":\"host-local\",\"ranges\":"

@@ -1,9 +1,10 @@
-package io.wgcni.cni;
+package io.wgcni.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.wgcni.cni.Sh;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -25,7 +26,7 @@ class PodmanBridgeIT {
                     + "\"ranges\":[[{\"subnet\":\"10.231.7.0/24\"}]],\"routes\":[{\"dst\":\"0.0.0.0/0\"}],"
                     + "\"dataDir\":\"" + tmp.resolve("ipam") + "\"}}]}");
             Sh.Result r = podman.run("cnbr", "sh", "-c", "ip -4 addr show eth0; ip route; ping -c 1 -W 2 10.231.7.1");
-            assertEquals(0, r.status(), Podman.text(r));
+            assertEquals(0, r.status(), Sh.text(r));
             assertTrue(r.stdout().contains("inet 10.231.7."), r.stdout());
             assertTrue(r.stdout().contains("default via 10.231.7.1"), r.stdout());
             assertTrue(r.stdout().contains("1 packets received"), r.stdout());

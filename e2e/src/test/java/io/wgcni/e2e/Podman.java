@@ -1,5 +1,6 @@
-package io.wgcni.cni;
+package io.wgcni.e2e;
 
+import io.wgcni.cni.Sh;
 import io.wgcni.wg.Skip;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
