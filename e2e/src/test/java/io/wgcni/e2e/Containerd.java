@@ -11,6 +11,7 @@ import io.wgcni.cni.Json;
 import io.wgcni.cni.Sh;
 import io.wgcni.e2e.cri.PodSandboxConfig;
 import io.wgcni.e2e.cri.PodSandboxMetadata;
+import io.wgcni.e2e.cri.PodSandboxState;
 import io.wgcni.e2e.cri.PodSandboxStatusRequest;
 import io.wgcni.e2e.cri.PodSandboxStatusResponse;
 import io.wgcni.e2e.cri.RemovePodSandboxRequest;
@@ -236,6 +237,22 @@ final class Containerd implements AutoCloseable {
     PodSandboxStatusResponse status(String id) {
         return cri().podSandboxStatus(PodSandboxStatusRequest.newBuilder().setPodSandboxId(id).setVerbose(true)
                 .build());
+    }
+
+    /**
+     * Returns once containerd has handled the exit of the sandbox's process and reports the pod NOTREADY, as
+     * kubelet's PLEG sees a pod whose sandbox died. A StopPodSandbox sent before that still finds the pod READY and
+     * asks the shim to kill a task that has just exited, and containerd 1.6 fails it when the shim goes away
+     * under the kill ("ttrpc: closed").
+     */
+    void awaitNotReady(String id) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (status(id).getStatus().getState() != PodSandboxState.SANDBOX_NOTREADY) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("containerd still reports " + id + " READY 30 s after its process died");
+            }
+            Thread.sleep(20);
+        }
     }
 
     /** The pod's IP address, as CRI reports it from the CNI result. */

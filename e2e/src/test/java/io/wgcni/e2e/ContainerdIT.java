@@ -258,6 +258,7 @@ class ContainerdIT {
         Sh.run("umount", ns);
         Sh.run("rm", ns);
         ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+        ctrd(1).awaitNotReady(a);
         ctrd(1).stopPodSandbox(a);
         ctrd(1).removePodSandbox(a);
         assertEquals(before.peers, held(1).peers, "wg0 has no peer left for the pod");
