@@ -2,12 +2,14 @@ package io.wgcni.tun;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -69,21 +71,41 @@ public final class TcpTransfer {
      * down; returns their SHA-256, in hex, for the receiver's to be compared with.
      */
     public static String send(Socket client, long bytes) throws IOException {
+        return send(client, bytes, 0);
+    }
+
+    /**
+     * As {@link #send(Socket, long)}, at a steady {@code bytesPerSecond} (0: as fast as the connection takes).
+     * The pace is kept against the start, so after a stall the sender catches up at full speed.
+     */
+    public static String send(Socket client, long bytes, long bytesPerSecond) throws IOException {
         MessageDigest md;
         try {
             md = MessageDigest.getInstance("SHA-256");
-        } catch (java.security.NoSuchAlgorithmException e) {
+        } catch (NoSuchAlgorithmException e) {
             throw new AssertionError(e);
         }
         OutputStream out = client.getOutputStream();
         Random random = new Random(bytes);
-        byte[] buf = new byte[1 << 16];
+        byte[] buf = new byte[bytesPerSecond > 0 ? 1 << 14 : 1 << 16];
+        long start = System.nanoTime();
         for (long left = bytes; left > 0; ) {
             random.nextBytes(buf);
             int n = (int) Math.min(buf.length, left);
             out.write(buf, 0, n);
             md.update(buf, 0, n);
             left -= n;
+            if (bytesPerSecond > 0) {
+                long wait = start + (long) ((bytes - left) * 1e9 / bytesPerSecond) - System.nanoTime();
+                if (wait > 0) {
+                    try {
+                        Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new InterruptedIOException("interrupted while pacing the stream");
+                    }
+                }
+            }
         }
         client.shutdownOutput();
         return HexFormat.of().formatHex(md.digest());

@@ -1,15 +1,14 @@
 package io.wgcni.node.attach;
 
 import io.wgcni.tun.Netns;
+import io.wgcni.tun.TcpTransfer;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.security.MessageDigest;
 import java.util.HexFormat;
-import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -70,27 +69,7 @@ public final class Flow implements AutoCloseable {
 
     private String send(long bytes) {
         try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            OutputStream out = client.getOutputStream();
-            Random random = new Random(bytes);
-            byte[] buf = new byte[bytesPerSecond > 0 ? 1 << 14 : 1 << 16];
-            long start = System.nanoTime();
-            for (long left = bytes; left > 0; ) {
-                random.nextBytes(buf);
-                int n = (int) Math.min(buf.length, left);
-                out.write(buf, 0, n);
-                md.update(buf, 0, n);
-                left -= n;
-                if (bytesPerSecond > 0) { // on schedule: after a stall it catches up at full speed
-                    long due = start + (long) ((bytes - left) * 1e9 / bytesPerSecond);
-                    long wait = due - System.nanoTime();
-                    if (wait > 0) {
-                        Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
-                    }
-                }
-            }
-            client.shutdownOutput();
-            return HexFormat.of().formatHex(md.digest());
+            return TcpTransfer.send(client, bytes, bytesPerSecond);
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
