@@ -5,26 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class LinksTest {
-    private final Namespaces fixture = new Namespaces();
-
-    @BeforeEach
-    void root() {
-        Root.assumeTunAvailable();
-    }
-
-    @AfterEach
-    void cleanup() throws Exception {
-        try {
-            fixture.cleanup();
-        } finally {
-            fixture.assertNothingLeft();
-        }
-    }
+    @RegisterExtension
+    final Namespaces fixture = new Namespaces();
 
     @Test
     void setsTheMtuAndTheTunSeesIt() throws Exception {

@@ -15,31 +15,17 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class LinuxTunTest {
-    private final Namespaces fixture = new Namespaces();
+    @RegisterExtension
+    final Namespaces fixture = new Namespaces();
     private static final ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "tun-test-watchdog");
         t.setDaemon(true);
         return t;
     });
-
-    @BeforeEach
-    void root() {
-        Root.assumeTunAvailable();
-    }
-
-    @AfterEach
-    void cleanup() throws Exception {
-        try {
-            fixture.cleanup();
-        } finally {
-            fixture.assertNothingLeft();
-        }
-    }
 
     private String namespace() throws IOException {
         return fixture.create();

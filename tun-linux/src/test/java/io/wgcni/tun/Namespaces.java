@@ -3,12 +3,16 @@ package io.wgcni.tun;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * The namespaces and host links one test made, removed by {@link #cleanup} (call it from {@code @AfterEach}):
- * deleting a namespace removes every link in it.
+ * The namespaces and host links one test made, removed after it: deleting a namespace removes every link in it.
+ * A test class holds one in a {@code @RegisterExtension} field; before each test it skips unless the machine can
+ * make TUNs and namespaces, after each it removes what the test made and fails the test if anything is left.
  */
-public final class Namespaces {
+public final class Namespaces implements BeforeEachCallback, AfterEachCallback {
     private final List<String> namespaces = new ArrayList<>();
     private final List<String> hostLinks = new ArrayList<>();
     private final List<AutoCloseable> closeables = new ArrayList<>();
@@ -41,7 +45,21 @@ public final class Namespaces {
         return List.copyOf(namespaces);
     }
 
-    public void cleanup() throws Exception {
+    @Override
+    public void beforeEach(ExtensionContext context) {
+        Root.assumeTunAvailable();
+    }
+
+    @Override
+    public void afterEach(ExtensionContext context) throws Exception {
+        try {
+            cleanup();
+        } finally {
+            assertNothingLeft();
+        }
+    }
+
+    private void cleanup() throws Exception {
         List<Exception> failures = new ArrayList<>();
         for (AutoCloseable c : closeables.reversed()) {
             try {
@@ -77,7 +95,7 @@ public final class Namespaces {
     }
 
     /** Asserts that none of the namespaces and host links made here are left. */
-    public void assertNothingLeft() throws IOException {
+    private void assertNothingLeft() throws IOException {
         for (String ns : namespaces) {
             if (Netns.exists(ns)) {
                 throw new AssertionError("namespace " + ns + " left behind");

@@ -10,26 +10,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class NetnsTest {
-    private final Namespaces fixture = new Namespaces();
-
-    @BeforeEach
-    void root() {
-        Root.assumeTunAvailable();
-    }
-
-    @AfterEach
-    void cleanup() throws Exception {
-        try {
-            fixture.cleanup();
-        } finally {
-            fixture.assertNothingLeft();
-        }
-    }
+    @RegisterExtension
+    final Namespaces fixture = new Namespaces();
 
     private static String currentNetns() throws IOException {
         return Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString();

@@ -1,26 +1,12 @@
 package io.wgcni.tun;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Keeps {@link TunIoBenchmark} working: a few rounds of each variant on a real TUN (no timing asserted). */
 class TunIoBenchmarkTest {
-    private final Namespaces fixture = new Namespaces();
-
-    @BeforeEach
-    void root() {
-        Root.assumeTunAvailable();
-    }
-
-    @AfterEach
-    void cleanup() throws Exception {
-        try {
-            fixture.cleanup();
-        } finally {
-            fixture.assertNothingLeft();
-        }
-    }
+    @RegisterExtension
+    final Namespaces fixture = new Namespaces();
 
     @Test
     void everyVariantGetsItsAnswersBack() throws Exception {

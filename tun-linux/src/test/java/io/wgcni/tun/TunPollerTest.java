@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.wgcni.wg.io.Packet;
+import io.wgcni.wg.ip.IpHeader;
 import java.io.IOException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
@@ -23,9 +24,9 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * {@link TunPoller} over real TUNs in a namespace of the test's own: the kernel sends UDP datagrams out of each TUN
@@ -36,24 +37,15 @@ class TunPollerTest {
     private static final int PORT = 9999;
     private static final long WAIT_SECONDS = 10;
 
-    private final Namespaces fixture = new Namespaces();
+    @RegisterExtension
+    final Namespaces fixture = new Namespaces();
     private String ns;
     private DatagramSocket sender;
 
     @BeforeEach
     void namespace() throws IOException {
-        Root.assumeTunAvailable();
         ns = fixture.create("wgpoll-");
         sender = fixture.closeLater(Netns.inNamespace(ns, DatagramSocket::new)); // its namespace is where it was made
-    }
-
-    @AfterEach
-    void cleanup() throws Exception {
-        try {
-            fixture.cleanup();
-        } finally {
-            fixture.assertNothingLeft();
-        }
     }
 
     /** TUN {@code i}: 10.80.i.1/24, up, IPv6 off so the kernel sends nothing of its own (router solicitations). */
@@ -146,15 +138,14 @@ class TunPollerTest {
     private static int[] datagram(Packet p) {
         byte[] b = p.buf;
         int o = p.offset;
-        if (p.length < 28 || (b[o] & 0xf0) != 0x40 || b[o + 9] != 17) {
+        if (IpHeader.version(b, o, p.length) != 4 || b[o + IpHeader.V4_PROTOCOL] != IpHeader.PROTO_UDP) {
             return null;
         }
-        int udp = o + (b[o] & 0x0f) * 4;
-        int dport = (b[udp + 2] & 0xff) << 8 | (b[udp + 3] & 0xff);
-        if (dport != PORT || p.length - (udp - o) < 16) {
+        int udp = o + IpHeader.headerLength(b, o, 4);
+        if (p.length - (udp - o) < IpHeader.UDP_HEADER + 8 || IpHeader.u16(b, udp + 2) != PORT) {
             return null;
         }
-        ByteBuffer payload = ByteBuffer.wrap(b, udp + 8, 8);
+        ByteBuffer payload = ByteBuffer.wrap(b, udp + IpHeader.UDP_HEADER, 8);
         return new int[] {payload.getInt(), payload.getInt()};
     }
 
