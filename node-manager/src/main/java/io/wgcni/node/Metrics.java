@@ -14,6 +14,7 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 
 /**
@@ -27,6 +28,7 @@ final class Metrics implements AutoCloseable {
             .name("wgcni_node_attach_duration_seconds")
             .help("Time to attach a container (Attach calls that succeeded)")
             .classicUpperBounds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+            .withoutExemplars() // no traces to link to; the exemplar sampler would keep a scheduler thread
             .register(registry);
     private HTTPServer server;
 
@@ -84,8 +86,9 @@ final class Metrics implements AutoCloseable {
 
     /** Serves {@code /metrics} (and {@code /-/healthy}) over HTTP. */
     void serve(InetSocketAddress address) throws IOException {
+        // A virtual thread per scrape: the default pool keeps a platform thread idle between scrapes.
         server = HTTPServer.builder().inetAddress(address.getAddress()).port(address.getPort()).registry(registry)
-                .buildAndStart();
+                .executorService(Executors.newVirtualThreadPerTaskExecutor()).buildAndStart();
     }
 
     int port() {

@@ -32,7 +32,13 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class FullNodeIT {
     static final int CONTAINERS = 110;
-    /** Threads node-manager may have in all with a full node (gRPC, the cluster watch, wg0, the poller, timers...). */
+    /**
+     * Threads node-manager may have in all with a full node (gRPC, the cluster watch, wg0, the poller, timers...).
+     * Two of the JDK's pools vary from run to run and are counted too: a "process reaper" per child process running
+     * at once (kept 60 s idle; one that has not gone idle yet when the next {@code ip} starts makes a second), and
+     * the virtual threads' carriers (more while some block in a system call). node-manager's own threads leave room
+     * for them: 38 with one reaper and 3 carriers.
+     */
     static final int MAX_THREADS = 40;
     static final long MAX_HEAP_PER_CONTAINER = 256 * 1024;
     private static final int SAMPLES = 20;
